@@ -1,0 +1,56 @@
+/**
+ * Card-marking post-write barrier, G1 style (Detlefs et al. 2004; HotSpot's
+ * G1BarrierSet post barrier):
+ *
+ *   store val into slot;
+ *   if val == null                                   -> filtered (no pointer created)
+ *   if (slot ^ val) >> LOG_REGION_WORDS == 0         -> filtered (same region, remsets ignore it)
+ *   card = slot >> LOG_CARD_WORDS
+ *   if cards[card] == DIRTY                          -> fast (already recorded)
+ *   cards[card] = DIRTY; enqueue card                -> slow (refinement will scan it)
+ *
+ * Invariant kept: every cross-region reference stored since the card table was
+ * last cleaned lies on a dirty card that is in some dirty-card buffer or was
+ * handed to the collector.
+ */
+import { CARD_FAST, CARD_FILTERED, CARD_SLOW } from './counters.js';
+import { LOG_CARD_WORDS, REF_BASE } from '../vm-core/layout.js';
+import { Mutator } from '../vm-core/mutator.js';
+import { CARD_DIRTY } from '../vm-core/side-metadata.js';
+
+export class CardMarkingMutator extends Mutator {
+  override setRef(obj: number, i: number, val: number): void {
+    const slot = obj + REF_BASE + i;
+    this.words[slot] = val;
+    if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0) {
+      const card = slot >> LOG_CARD_WORDS;
+      if (this.cards[card] !== CARD_DIRTY) this.dirtyCard(card);
+    }
+  }
+
+  /** Slow path: dirty the card and put it in this mutator's dirty-card buffer. */
+  dirtyCard(card: number): void {
+    this.cards[card] = CARD_DIRTY;
+    this.dirtyCards[this.dirtyCardCount++] = card;
+    if (this.dirtyCardCount === this.dirtyCards.length) this.host.dirtyCardBufferFull(this);
+  }
+}
+
+/** The same barrier with fast/slow/filtered counting. */
+export class CountedCardMarkingMutator extends CardMarkingMutator {
+  override setRef(obj: number, i: number, val: number): void {
+    const slot = obj + REF_BASE + i;
+    this.words[slot] = val;
+    if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0) {
+      const card = slot >> LOG_CARD_WORDS;
+      if (this.cards[card] !== CARD_DIRTY) {
+        this.barrierCounters[CARD_SLOW]++;
+        this.dirtyCard(card);
+      } else {
+        this.barrierCounters[CARD_FAST]++;
+      }
+    } else {
+      this.barrierCounters[CARD_FILTERED]++;
+    }
+  }
+}

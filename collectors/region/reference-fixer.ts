@@ -1,0 +1,141 @@
+/**
+ * The full-heap reference-fixing pass of a SIM pause (Zhao & Blackburn's
+ * non-remembered-set baseline): after the collection set is evacuated, walk
+ * every used region outside it (and every root) and replace each reference to a
+ * forwarded object by its copy's address.
+ *
+ * The same walk makes kept regions clean: a run of unmarked (dead) objects is
+ * turned into one filler, so no dead object is left holding references into
+ * regions this pause frees. Regions whose evacuation failed are walked too:
+ * their kept (unforwarded, marked) objects are fixed now, and once every
+ * reference is fixed `scrubFailedRegion` turns their forwarded and dead objects
+ * into fillers.
+ *
+ *   ref v in a slot:  v in cset and header FORWARDED  -> word 1 of v (the copy)
+ *                     otherwise                       -> unchanged
+ */
+import type { Heap } from '../../vm-core/heap.js';
+import { HEADER_WORDS, STATE_FORWARDED, STATE_MASK, TYPE_SHIFT } from '../../vm-core/layout.js';
+import type { Mutator } from '../../vm-core/mutator.js';
+import { REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START } from '../../vm-core/region-table.js';
+import { TYPE_REF_ARRAY, TYPE_STRUCT } from '../../vm-core/type-registry.js';
+
+export class ReferenceFixer {
+  referencesFixed = 0;
+  deadWordsFilled = 0;
+
+  constructor(private readonly heap: Heap, private readonly bitmap: Int32Array = heap.meta.markBitmap) {}
+
+  resetCounters(): void {
+    this.referencesFixed = 0;
+    this.deadWordsFilled = 0;
+  }
+
+  fixRoots(mutators: readonly Mutator[]): void {
+    const words = this.heap.words;
+    const inCset = this.heap.regions.inCset;
+    const log = this.heap.logRegionWords;
+    let fixed = 0;
+    for (const m of mutators) {
+      const roots = m.roots;
+      for (let i = 0, n = m.sp; i < n; i++) {
+        const v = roots[i];
+        if (v !== 0 && inCset[v >> log] !== 0 && (words[v] & STATE_MASK) === STATE_FORWARDED) {
+          roots[i] = words[v + 1];
+          fixed++;
+        }
+      }
+    }
+    this.referencesFixed += fixed;
+  }
+
+  /** Fixes every used region except successfully evacuated collection-set regions. */
+  fixHeap(): void {
+    const heap = this.heap;
+    const regions = heap.regions;
+    for (let r = 0; r < heap.regionCount; r++) {
+      const kind = regions.kind[r];
+      if (kind === REGION_FREE || kind === REGION_HUMONGOUS_CONT) continue;
+      if (regions.inCset[r] !== 0 && regions.evacFailed[r] === 0) continue;
+      if (kind === REGION_HUMONGOUS_START) this.fixObject(regions.bottom(r));
+      else this.fixRegion(r, regions.inCset[r] === 0);
+    }
+  }
+
+  /** Fixes the marked objects of region r; when fillDead, covers runs of dead objects with fillers. */
+  private fixRegion(r: number, fillDead: boolean): void {
+    const heap = this.heap;
+    const words = heap.words;
+    const bitmap = this.bitmap;
+    const top = heap.regions.top[r];
+    let obj = r << heap.logRegionWords;
+    let deadStart = -1;
+    while (obj < top) {
+      const size = heap.sizeOf(obj);
+      const marked = ((bitmap[obj >> 6] >>> ((obj >> 1) & 31)) & 1) !== 0;
+      if (marked && (words[obj] & STATE_MASK) !== STATE_FORWARDED) {
+        if (deadStart >= 0) { this.fill(deadStart, obj); deadStart = -1; }
+        this.fixObject(obj);
+      } else if (fillDead && deadStart < 0 && !(r === 0 && obj === 0)) {
+        deadStart = obj;
+      }
+      obj += size;
+    }
+    if (deadStart >= 0) this.fill(deadStart, top);
+  }
+
+  private fill(from: number, to: number): void {
+    this.heap.writeFiller(from, to - from);
+    this.deadWordsFilled += to - from;
+  }
+
+  /** Replaces every reference to a forwarded collection-set object in obj's slots. */
+  fixObject(obj: number): void {
+    const heap = this.heap;
+    const words = heap.words;
+    const inCset = heap.regions.inCset;
+    const log = heap.logRegionWords;
+    const type = words[obj] >>> TYPE_SHIFT;
+    const kind = heap.types.kind[type];
+    const n = kind === TYPE_STRUCT ? heap.types.refs[type] : kind === TYPE_REF_ARRAY ? words[obj + 1] : 0;
+    let fixed = 0;
+    for (let s = obj + HEADER_WORDS, end = s + n; s < end; s++) {
+      const v = words[s];
+      if (v !== 0 && inCset[v >> log] !== 0 && (words[v] & STATE_MASK) === STATE_FORWARDED) {
+        words[s] = words[v + 1];
+        fixed++;
+      }
+    }
+    this.referencesFixed += fixed;
+  }
+
+  /**
+   * After all references are fixed: in a region whose evacuation failed, turn
+   * forwarded (already copied) and dead objects into fillers, recount its live
+   * words, and return it to an ordinary region.
+   */
+  scrubFailedRegion(r: number): void {
+    const heap = this.heap;
+    const words = heap.words;
+    const bitmap = this.bitmap;
+    const top = heap.regions.top[r];
+    let obj = r << heap.logRegionWords;
+    let deadStart = -1;
+    let live = 0;
+    while (obj < top) {
+      const size = heap.sizeOf(obj);
+      const kept = ((bitmap[obj >> 6] >>> ((obj >> 1) & 31)) & 1) !== 0 && (words[obj] & STATE_MASK) !== STATE_FORWARDED;
+      if (kept) {
+        if (deadStart >= 0) { this.fill(deadStart, obj); deadStart = -1; }
+        live += size;
+      } else if (deadStart < 0 && !(r === 0 && obj === 0)) {
+        deadStart = obj;
+      }
+      obj += size;
+    }
+    if (deadStart >= 0) this.fill(deadStart, top);
+    heap.regions.liveWords[r] = live;
+    heap.regions.inCset[r] = 0;
+    heap.regions.evacFailed[r] = 0;
+  }
+}

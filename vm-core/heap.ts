@@ -1,0 +1,186 @@
+/**
+ * The heap: one SharedArrayBuffer of object memory cut into fixed-size,
+ * power-of-two regions, with the region table, the free-region list, the type
+ * registry and the side metadata beside it.
+ *
+ *   word 0                    regionWords              2*regionWords      heapWords
+ *   |<-------- region 0 ------>|<-------- region 1 ----->|  ...   |<- region n-1 ->|
+ *   [F][obj][obj][obj]....[top)  [obj][obj]...[top)                 [ humongous  ...
+ *    ^ 2-word filler: reference 0 is null
+ *
+ * Objects never cross a region boundary, except humongous objects (at least
+ * half a region), which start at the bottom of a run of contiguous regions
+ * (HUMONGOUS_START then HUMONGOUS_CONT). Every region is parseable from its
+ * bottom to its top: each word belongs to an object or a filler.
+ *
+ * The block-offset table holds, for every card, the start of the object that
+ * covers the card's first word; it is kept by every allocation that crosses a
+ * card boundary (see `recordObjectStart`) and by every filler.
+ */
+import { FreeRegionList } from './free-region-list.js';
+import {
+  ARRAY_BASE, CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, LOG_WORD_BYTES, MIN_OBJECT_WORDS, POISON_WORD,
+  STATE_FORWARDED, STATE_MASK, TYPE_SHIFT,
+} from './layout.js';
+import {
+  REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, RegionTable,
+} from './region-table.js';
+import { SideMetadata } from './side-metadata.js';
+import { type HeapGeometry } from './sizes.js';
+import { FILLER_TYPE_ID, TYPE_REF_ARRAY, TYPE_STRUCT, TypeRegistry } from './type-registry.js';
+
+export class Heap {
+  readonly buffer: SharedArrayBuffer;
+  readonly words: Int32Array;
+  readonly f64: Float64Array;
+  readonly heapWords: number;
+  readonly regionWords: number;
+  readonly logRegionWords: number;
+  readonly regionCount: number;
+  /** Objects of at least this many words are humongous. */
+  readonly humongousWords: number;
+  readonly regions: RegionTable;
+  readonly free: FreeRegionList;
+  readonly types: TypeRegistry;
+  readonly meta: SideMetadata;
+  /** Write POISON_WORD over released regions (stress mode), so stale references fail loudly. */
+  poisonReleased = false;
+  /**
+   * Used words as kept incrementally by whoever moves a region's top (TLAB
+   * refills and returns, copies, humongous claims, releases). The verifier
+   * checks it against the sum over the region table.
+   */
+  accountedWords = 0;
+
+  constructor(readonly geometry: HeapGeometry) {
+    this.buffer = new SharedArrayBuffer(geometry.heapBytes);
+    this.words = new Int32Array(this.buffer);
+    this.f64 = new Float64Array(this.buffer);
+    this.heapWords = geometry.heapBytes >> LOG_WORD_BYTES;
+    this.regionWords = geometry.regionBytes >> LOG_WORD_BYTES;
+    this.logRegionWords = Math.log2(this.regionWords);
+    this.regionCount = geometry.regionCount;
+    this.humongousWords = this.regionWords >> 1;
+    this.regions = new RegionTable(this.regionCount, this.logRegionWords);
+    this.free = new FreeRegionList(this.regionCount);
+    this.types = new TypeRegistry();
+    this.meta = new SideMetadata(geometry.heapBytes);
+    for (let r = this.regionCount - 1; r >= 0; r--) this.free.add(r);
+    this.writeFiller(0, MIN_OBJECT_WORDS);
+  }
+
+  get heapBytes(): number { return this.geometry.heapBytes; }
+
+  regionOf(word: number): number { return word >> this.logRegionWords; }
+
+  // ---- object sizing ------------------------------------------------------
+
+  /** Size in words of the object at obj (of its copy's header when obj is forwarded). */
+  sizeOf(obj: number): number {
+    const words = this.words;
+    let o = obj;
+    if ((words[o] & STATE_MASK) === STATE_FORWARDED) o = words[o + 1];
+    const type = words[o] >>> TYPE_SHIFT;
+    const types = this.types;
+    if (types.kind[type] === TYPE_STRUCT) return types.sizeWords[type];
+    return (HEADER_WORDS + words[o + 1] * types.elementWords[type] + 1) & ~1;
+  }
+
+  /** Number of reference slots of the (unforwarded) object at obj. */
+  refCount(obj: number): number {
+    const type = this.words[obj] >>> TYPE_SHIFT;
+    const kind = this.types.kind[type];
+    if (kind === TYPE_STRUCT) return this.types.refs[type];
+    return kind === TYPE_REF_ARRAY ? this.words[obj + 1] : 0;
+  }
+
+  // ---- fillers and the block-offset table ---------------------------------
+
+  /** Covers [start, start + words) with one filler object (words even, >= 2). */
+  writeFiller(start: number, words: number): void {
+    this.words[start] = FILLER_TYPE_ID << TYPE_SHIFT;
+    this.words[start + 1] = words - ARRAY_BASE;
+    this.recordObjectStart(start, start + words);
+  }
+
+  /** Block-offset table upkeep: every card whose first word lies in [obj, end) is covered by obj. */
+  recordObjectStart(obj: number, end: number): void {
+    const bot = this.meta.blockOffsets;
+    const last = (end - 1) >> LOG_CARD_WORDS;
+    for (let c = (obj + CARD_WORDS - 1) >> LOG_CARD_WORDS; c <= last; c++) bot[c] = obj;
+  }
+
+  /** The start of the object covering the first word of card c (for card scanning). */
+  objectCoveringCard(card: number): number {
+    return this.meta.blockOffsets[card];
+  }
+
+  // ---- regions ------------------------------------------------------------
+
+  /** Takes a free region and gives it `kind`; -1 when none is free. The region's memory is not zeroed. */
+  claimRegion(kind: number): number {
+    const r = this.free.take();
+    if (r < 0) return -1;
+    this.regions.kind[r] = kind;
+    this.regions.top[r] = this.regions.bottom(r);
+    return r;
+  }
+
+  /**
+   * Claims a run of contiguous free regions for one humongous object of
+   * `words` words, zeroes it and returns the object's start, or 0 when no run
+   * is free. The caller writes the header.
+   */
+  claimHumongous(words: number): number {
+    const n = Math.ceil(words / this.regionWords);
+    const first = this.free.findRun(n, this.regionCount);
+    if (first < 0) return 0;
+    this.free.removeRun(first, n);
+    const regions = this.regions;
+    const obj = regions.bottom(first);
+    const end = obj + words;
+    for (let r = first; r < first + n; r++) {
+      regions.kind[r] = r === first ? REGION_HUMONGOUS_START : REGION_HUMONGOUS_CONT;
+      regions.humongousStart[r] = first;
+      regions.top[r] = Math.min(regions.end(r), end);
+    }
+    this.words.fill(0, obj, end);
+    this.recordObjectStart(obj, end);
+    this.accountedWords += words;
+    return obj;
+  }
+
+  /** The regions of the humongous object starting in region `first`. */
+  humongousRegionCount(first: number): number {
+    let n = 1;
+    while (first + n < this.regionCount && this.regions.kind[first + n] === REGION_HUMONGOUS_CONT && this.regions.humongousStart[first + n] === first) n++;
+    return n;
+  }
+
+  /** Returns region r to the free list (poisoning its memory in stress mode). */
+  releaseRegion(r: number): void {
+    const regions = this.regions;
+    const bottom = regions.bottom(r);
+    this.accountedWords -= regions.top[r] - bottom;
+    if (this.poisonReleased) this.words.fill(POISON_WORD, bottom, regions.end(r));
+    regions.kind[r] = REGION_FREE;
+    regions.top[r] = bottom;
+    regions.liveWords[r] = 0;
+    regions.inCset[r] = 0;
+    regions.evacFailed[r] = 0;
+    regions.age[r] = 0;
+    regions.humongousStart[r] = -1;
+    regions.tams[r] = bottom;
+    this.free.add(r);
+  }
+
+  /** Sum over regions of top - bottom: every word handed to objects or fillers. */
+  usedWords(): number {
+    const regions = this.regions;
+    let used = 0;
+    for (let r = 0; r < this.regionCount; r++) used += regions.top[r] - regions.bottom(r);
+    return used;
+  }
+
+  usedBytes(): number { return this.usedWords() << LOG_WORD_BYTES; }
+}
