@@ -14,6 +14,7 @@
  *   onDirtyCards(cards, n)    when a mutator's dirty-card buffer fills, and at every pause
  *   onSatbBuffer(refs, n)     when a mutator's SATB buffer fills, and at every pause
  *   usedWords()               by reports and the verifier's accounting check
+ *   allocatedWords            by reports, at the end of a run
  *   checkInvariants(v)        by the verifier, before and after every pause
  */
 import type { BarrierChoice } from '../barriers/select.js';
@@ -53,6 +54,8 @@ export interface Collector {
   collectionRequired(): boolean;
   collect(cause: string): void;
   usedWords(): number;
+  /** Words handed to mutators since the VM started (allocation volume). */
+  readonly allocatedWords: number;
   onDirtyCards?(cards: Int32Array, n: number): void;
   onSatbBuffer?(refs: Int32Array, n: number): void;
   checkInvariants?(when: string, problems: string[]): void;

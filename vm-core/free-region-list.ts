@@ -53,10 +53,14 @@ export class FreeRegionList {
     this.stack.subarray(0, this.size).sort().reverse();
   }
 
-  /** The first index of a run of n consecutive free regions, lowest address first, or -1. */
+  /**
+   * The first index of a run of n consecutive free regions, lowest address
+   * first, or -1. Region 0 is never part of a run: its reserved first words
+   * would push the object past the run's end.
+   */
   findRun(n: number, regionCount: number): number {
     let runStart = -1;
-    for (let r = 0; r < regionCount; r++) {
+    for (let r = 1; r < regionCount; r++) {
       if (this.listed[r] === 1) {
         if (runStart < 0) runStart = r;
         if (r - runStart + 1 === n) return runStart;

@@ -41,6 +41,12 @@ export interface VmConfig {
   /** Count barrier fast/slow/filtered outcomes (default true). */
   countBarriers?: boolean;
   rootSlots?: number;
+  /**
+   * Touch every heap page at start-up (as HotSpot's -XX:+AlwaysPreTouch), so
+   * first-touch page faults (about 0.6 GB/s on this machine) are not charged to
+   * the first allocations. Default off.
+   */
+  pretouch?: boolean;
 }
 
 export class Vm implements MutatorHost {
@@ -65,6 +71,7 @@ export class Vm implements MutatorHost {
   constructor(readonly config: VmConfig) {
     const geometry = heapGeometry(config.heapBytes, config.regionBytes);
     this.heap = new Heap(geometry);
+    if (config.pretouch) this.heap.words.fill(0, 2);
     this.types = this.heap.types;
     this.plugin = config.collector;
     this.options = resolveOptions(config.collector, config.collectorOptions ?? {});
