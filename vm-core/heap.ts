@@ -19,8 +19,8 @@
  */
 import { FreeRegionList } from './free-region-list.js';
 import {
-  ARRAY_BASE, CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, LOG_WORD_BYTES, MIN_OBJECT_WORDS, POISON_WORD,
-  STATE_FORWARDED, STATE_MASK, TYPE_SHIFT,
+  ARRAY_BASE, CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, MIN_OBJECT_WORDS, POISON_WORD,
+  STATE_FORWARDED, STATE_MASK, TYPE_SHIFT, WORD_BYTES,
 } from './layout.js';
 import {
   REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, RegionTable,
@@ -56,8 +56,8 @@ export class Heap {
     this.buffer = new SharedArrayBuffer(geometry.heapBytes);
     this.words = new Int32Array(this.buffer);
     this.f64 = new Float64Array(this.buffer);
-    this.heapWords = geometry.heapBytes >> LOG_WORD_BYTES;
-    this.regionWords = geometry.regionBytes >> LOG_WORD_BYTES;
+    this.heapWords = geometry.heapBytes / WORD_BYTES;
+    this.regionWords = geometry.regionBytes / WORD_BYTES;
     this.logRegionWords = Math.log2(this.regionWords);
     this.regionCount = geometry.regionCount;
     this.humongousWords = this.regionWords >> 1;
@@ -182,5 +182,5 @@ export class Heap {
     return used;
   }
 
-  usedBytes(): number { return this.usedWords() << LOG_WORD_BYTES; }
+  usedBytes(): number { return this.usedWords() * WORD_BYTES; }
 }

@@ -21,7 +21,7 @@ import type { Collector, CollectorPlugin, OptionValue } from './collector.js';
 import { OutOfMemoryError, UsageError } from './errors.js';
 import { EV_MUTATORS_RESUMED, EV_MUTATORS_STOPPED, EV_REQUESTED, GcEvents } from './events.js';
 import { Heap } from './heap.js';
-import { LOG_WORD_BYTES, TYPE_SHIFT } from './layout.js';
+import { TYPE_SHIFT, WORD_BYTES } from './layout.js';
 import { type MutatorHost, Mutator } from './mutator.js';
 import { DEFAULT_ROOT_SLOTS } from './roots.js';
 import { formatBytes, heapGeometry } from './sizes.js';
@@ -133,10 +133,10 @@ export class Vm implements MutatorHost {
   private outOfMemory(requestWords: number): never {
     const heap = this.heap;
     const used = formatBytes(heap.usedBytes());
-    const live = this.usedAfterLastGc >= 0 ? `, ${formatBytes(this.usedAfterLastGc << LOG_WORD_BYTES)} in use after GC #${this.gcCount} (${this.lastGcCause})` : '';
+    const live = this.usedAfterLastGc >= 0 ? `, ${formatBytes(this.usedAfterLastGc * WORD_BYTES)} in use after GC #${this.gcCount} (${this.lastGcCause})` : '';
     const why = this.plugin.constraints.collects ? '' : ` (${this.plugin.name} never collects)`;
     throw new OutOfMemoryError(
-      `out of memory: heap ${formatBytes(heap.heapBytes)}, used ${used}${live}; could not allocate ${formatBytes(requestWords << LOG_WORD_BYTES)}${why}`,
+      `out of memory: heap ${formatBytes(heap.heapBytes)}, used ${used}${live}; could not allocate ${formatBytes(requestWords * WORD_BYTES)}${why}`,
     );
   }
 

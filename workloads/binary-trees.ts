@@ -181,8 +181,8 @@ function expectedLiveBytes(p: Record<string, number>): number {
   const nodeBytes = types.info(t.node).sizeWords * 4;
   const arrayBytes = types.arrayWords(t.doubleArray, Math.max(0, p.array)) * 4;
   const stretchBytes = treeSize(p.stretch) * nodeBytes;
-  const deepest = Math.max(p.min, p.max);
-  const steadyBytes = (treeSize(p.longlived) + treeSize(deepest)) * nodeBytes + arrayBytes;
+  const deepestNodes = p.iters > 0 && p.max >= p.min ? treeSize(p.min + 2 * Math.floor((p.max - p.min) / 2)) : 0;
+  const steadyBytes = (treeSize(p.longlived) + deepestNodes) * nodeBytes + arrayBytes;
   return Math.max(stretchBytes, steadyBytes);
 }
 

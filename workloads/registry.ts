@@ -2,9 +2,11 @@
  * The workload registry: built-in workloads by name.
  */
 import { UsageError } from '../vm-core/errors.js';
+import { binaryTrees } from './binary-trees.js';
+import { lruCache } from './lru-cache.js';
 import type { Workload } from './workload.js';
 
-const BUILT_IN: Workload[] = [];
+const BUILT_IN: Workload[] = [binaryTrees, lruCache];
 
 export function listWorkloads(): Workload[] {
   return [...BUILT_IN];

@@ -26,7 +26,7 @@
 import type { Collector, CollectorPlugin, OptionValue } from '../../vm-core/collector.js';
 import { EV_EVACUATED, EV_HEAP_TRACED, EV_PREPARE, EV_ROOTS_TRACED } from '../../vm-core/events.js';
 import { Evacuator } from '../../vm-core/evacuator.js';
-import { LOG_WORD_BYTES } from '../../vm-core/layout.js';
+import { WORD_BYTES } from '../../vm-core/layout.js';
 import type { Mutator } from '../../vm-core/mutator.js';
 import { DEFAULT_TLAB_WORDS, RegionAllocator } from '../../vm-core/region-allocator.js';
 import { REGION_OLD } from '../../vm-core/region-table.js';
@@ -105,7 +105,7 @@ export class RegionCollector implements Collector {
     events.emit(EV_HEAP_TRACED);
     events.phaseEnd('mark');
     events.count('objectsMarked', tracer.objectsMarked);
-    events.count('bytesMarked', tracer.wordsMarked << LOG_WORD_BYTES);
+    events.count('bytesMarked', tracer.wordsMarked * WORD_BYTES);
 
     // 3. select
     const choice = chooseCollectionSet(heap, (ref) => tracer.isMarked(ref), this.options.liveThresholdPercent, this.options.limitCsetToFreeSpace);
@@ -122,7 +122,7 @@ export class RegionCollector implements Collector {
     evacuator.retire();
     events.phaseEnd('copy');
     events.count('objectsCopied', evacuator.objectsCopied);
-    events.count('bytesCopied', evacuator.wordsCopied << LOG_WORD_BYTES);
+    events.count('bytesCopied', evacuator.wordsCopied * WORD_BYTES);
 
     // 5. fix every reference, roots included, with one pass over the heap
     const fixer = this.fixer;
@@ -144,7 +144,7 @@ export class RegionCollector implements Collector {
       events.count('evacuationFailedObjects', evacuator.failedObjects);
       events.count('evacuationFailedRegions', failedRegions);
     }
-    events.count('bytesReclaimed', Math.max(0, usedBefore - heap.accountedWords) << LOG_WORD_BYTES);
+    events.count('bytesReclaimed', Math.max(0, usedBefore - heap.accountedWords) * WORD_BYTES);
     events.emit(EV_EVACUATED);
     this.allocator.resetBudget();
     this.triggerWords = this.computeTrigger();

@@ -1,0 +1,120 @@
+/**
+ * `heaplab run`: one collector on one workload in this process. Prints the
+ * summary and, with --out, writes the JSON run report (atomically: a temp file
+ * renamed into place, so a failed run never leaves half a report). Bad input
+ * writes nothing; an out-of-memory run writes its (failed) report and exits 3.
+ */
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { runSummary } from '../reports/summary.js';
+import { OutOfMemoryError, UsageError } from '../vm-core/errors.js';
+import { parseSize } from '../vm-core/sizes.js';
+import { VERIFY_LEVELS, type VerifyLevel } from '../vm-core/verifier.js';
+import { type RunOptions, runOnce } from './runner.js';
+
+interface RunFlags {
+  collector: string;
+  workload: string;
+  heap: string;
+  regionSize?: string;
+  seed?: string;
+  param: string[];
+  gcOpt: string[];
+  verify: string;
+  stressGc: string;
+  barrierCounters: boolean;
+  out?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `k=v` pairs into a record (a later pair wins). */
+export function parsePairs(pairs: string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const m = /^([A-Za-z_][\w.-]*)=(.*)$/.exec(pair);
+    if (!m || m[2] === '') throw new UsageError(`${flag}: '${pair}' is not key=value`);
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
+export function parseInteger(text: string, flag: string, min: number): number {
+  if (!/^-?\d+$/.test(text.trim())) throw new UsageError(`${flag}: '${text}' is not an integer`);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag}: ${text} must be an integer of at least ${min}`);
+  return n;
+}
+
+export function parseVerifyLevel(text: string): VerifyLevel {
+  if (!(VERIFY_LEVELS as string[]).includes(text)) throw new UsageError(`--verify: '${text}' is not one of ${VERIFY_LEVELS.join(', ')}`);
+  return text as VerifyLevel;
+}
+
+/** Refuses an --out that cannot be a file (an existing directory) before anything runs. */
+export function checkOutFile(path: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    return; // does not exist yet: fine
+  }
+  if (isDirectory) throw new UsageError(`--out ${path} is a directory; give a file name`);
+}
+
+/** Writes a file whole or not at all: a temp file in the same directory, then rename. */
+export function writeFileAtomic(path: string, text: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temp, text);
+    renameSync(temp, path);
+  } catch (e) {
+    rmSync(temp, { force: true });
+    throw new UsageError(`cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+export function runOptionsFromFlags(flags: RunFlags): RunOptions {
+  return {
+    collector: flags.collector,
+    workload: flags.workload,
+    heapBytes: parseSize(flags.heap, '--heap'),
+    ...(flags.regionSize !== undefined ? { regionBytes: parseSize(flags.regionSize, '--region-size') } : {}),
+    ...(flags.seed !== undefined ? { seed: parseInteger(flags.seed, '--seed', Number.MIN_SAFE_INTEGER) } : {}),
+    params: parsePairs(flags.param, '--param'),
+    collectorOptions: parsePairs(flags.gcOpt, '--gc-opt'),
+    verify: parseVerifyLevel(flags.verify),
+    stressGc: parseInteger(flags.stressGc, '--stress-gc', 0),
+    countBarriers: flags.barrierCounters,
+  };
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run one workload under one collector; print a summary and (with --out) write the JSON report')
+    .requiredOption('-c, --collector <name>', 'collector name (see `heaplab list`) or a module path')
+    .requiredOption('-w, --workload <name>', 'workload name (see `heaplab list`) or a module path')
+    .option('--heap <size>', 'heap size, e.g. 256m, 1g', '256m')
+    .option('--region-size <size>', 'region size, a power of two (default: heap/2048 in [64k, 32m])')
+    .option('--seed <n>', "the workload's seed parameter")
+    .option('-p, --param <k=v>', 'workload parameter (repeatable)', collect, [])
+    .option('-g, --gc-opt <k=v>', 'collector option (repeatable)', collect, [])
+    .option('--verify <level>', `heap verification before and after every pause: ${VERIFY_LEVELS.join('|')}`, 'off')
+    .option('--stress-gc <n>', 'collect at every n-th allocation and poison freed memory (0: off)', '0')
+    .option('--no-barrier-counters', 'do not count barrier fast/slow/filtered outcomes')
+    .option('-o, --out <file>', 'write the JSON run report to this file')
+    .action(async (flags: RunFlags) => {
+      const options = runOptionsFromFlags(flags);
+      if (flags.out !== undefined) checkOutFile(flags.out);
+      const report = await runOnce(options);
+      if (flags.out !== undefined) writeFileAtomic(flags.out, `${JSON.stringify(report, null, 2)}\n`);
+      if (report.outcome === 'out-of-memory') throw new OutOfMemoryError(report.error ?? 'out of memory');
+      process.stdout.write(`${runSummary(report)}\n`);
+    });
+}

@@ -1,0 +1,73 @@
+/**
+ * The standard configurations every registered collector is property-tested
+ * in, derived from the plug-in's constraints and option names only, so a new
+ * collector is covered without editing any test:
+ *
+ *   never collects (epsilon-like)   roomy       heap sized to fit each program
+ *   collects                        roomy       256 KiB heap: few, calm pauses
+ *                                   tight       32 KiB heap: a pause every region or so
+ *                                   stress      stressGc 3: a pause every third allocation,
+ *                                               released regions poisoned, verify extreme
+ *   has limitCsetToFreeSpace        evac-fail   24 KiB heap, limitCsetToFreeSpace off,
+ *   (region evacuators)                         collect only when full, evacuate every
+ *                                               region with any garbage: evacuation runs
+ *                                               out of to-space and fails. An out-of-memory
+ *                                               error ends a program (with no to-space
+ *                                               reserve the collector may not recover);
+ *                                               the heap is still compared and verified.
+ *
+ * All use 4 KiB regions, so objects of 512 words (2 KiB) or more are humongous.
+ * `weight` is the share of a collector's program budget a configuration gets,
+ * relative to the others (stress pauses every third allocation, so it is the
+ * slow one and gets fewer programs).
+ */
+import type { CollectorPlugin, OptionValue } from '../../vm-core/collector.js';
+import type { CheckCollectorOptions } from './check-collector.js';
+
+export interface KitConfiguration {
+  name: string;
+  /** Relative share of the program budget. */
+  weight: number;
+  options: CheckCollectorOptions;
+}
+
+/** Only the options this plug-in has (so configurations stay valid for any collector). */
+function ownOptions(plugin: CollectorPlugin, wanted: Record<string, OptionValue>): Record<string, OptionValue> {
+  const out: Record<string, OptionValue> = {};
+  for (const [k, v] of Object.entries(wanted)) if (k in plugin.options) out[k] = v;
+  return out;
+}
+
+export function standardConfigurations(plugin: CollectorPlugin): KitConfiguration[] {
+  const regionBytes = 4096;
+  if (!plugin.constraints.collects) {
+    return [{ name: 'roomy', weight: 1, options: { label: 'roomy', regionBytes, heapBytes: 64 * 1024 } }];
+  }
+  const configs: KitConfiguration[] = [
+    { name: 'roomy', weight: 3, options: { label: 'roomy', regionBytes, heapBytes: 256 * 1024, liveFraction: 0.5 } },
+    { name: 'tight', weight: 3, options: { label: 'tight', regionBytes, heapBytes: 32 * 1024, liveFraction: 0.45 } },
+    { name: 'stress', weight: 1, options: { label: 'stress', regionBytes, heapBytes: 64 * 1024, stressGc: 3, verify: 'extreme', liveFraction: 0.45 } },
+  ];
+  if ('limitCsetToFreeSpace' in plugin.options) {
+    configs.push({
+      name: 'evac-fail',
+      weight: 3,
+      options: {
+        label: 'evac-fail',
+        regionBytes,
+        heapBytes: 24 * 1024,
+        liveFraction: 0.6,
+        gcWeight: 1,
+        outOfMemory: 'end',
+        collectorOptions: ownOptions(plugin, { limitCsetToFreeSpace: false, budgetPercent: 100, reservePercent: 0, liveThresholdPercent: 100 }),
+      },
+    });
+  }
+  return configs;
+}
+
+/** Splits a collector's program budget over its configurations by weight (each gets at least 1). */
+export function runsPerConfiguration(configs: KitConfiguration[], totalRuns: number): number[] {
+  const total = configs.reduce((s, c) => s + c.weight, 0);
+  return configs.map((c) => Math.max(1, Math.ceil((totalRuns * c.weight) / total)));
+}
