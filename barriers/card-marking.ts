@@ -13,10 +13,15 @@
  * last cleaned lies on a dirty card that is in some dirty-card buffer or was
  * handed to the collector.
  */
-import { CARD_FAST, CARD_FILTERED, CARD_SLOW } from './counters.js';
-import { LOG_CARD_WORDS, REF_BASE } from '../vm-core/layout.js';
+import * as barrierCounters from './counters.js';
+import * as layout from '../vm-core/layout.js';
 import { Mutator } from '../vm-core/mutator.js';
-import { CARD_DIRTY } from '../vm-core/side-metadata.js';
+import * as sideMetadata from '../vm-core/side-metadata.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { CARD_FAST, CARD_FILTERED, CARD_SLOW } = barrierCounters;
+const { LOG_CARD_WORDS, REF_BASE } = layout;
+const { CARD_DIRTY } = sideMetadata;
 
 export class CardMarkingMutator extends Mutator {
   override setRef(obj: number, i: number, val: number): void {

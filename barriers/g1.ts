@@ -3,10 +3,15 @@
  * marking) and the card-marking post-write barrier with null and cross-region
  * filters. See satb.ts and card-marking.ts for each half's invariant.
  */
-import { CARD_FAST, CARD_FILTERED, CARD_SLOW, SATB_FAST, SATB_FILTERED, SATB_SLOW } from './counters.js';
-import { LOG_CARD_WORDS, REF_BASE } from '../vm-core/layout.js';
+import * as barrierCounters from './counters.js';
+import * as layout from '../vm-core/layout.js';
 import { Mutator } from '../vm-core/mutator.js';
-import { CARD_DIRTY } from '../vm-core/side-metadata.js';
+import * as sideMetadata from '../vm-core/side-metadata.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { CARD_FAST, CARD_FILTERED, CARD_SLOW, SATB_FAST, SATB_FILTERED, SATB_SLOW } = barrierCounters;
+const { LOG_CARD_WORDS, REF_BASE } = layout;
+const { CARD_DIRTY } = sideMetadata;
 
 export class G1Mutator extends Mutator {
   override setRef(obj: number, i: number, val: number): void {

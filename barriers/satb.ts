@@ -12,9 +12,13 @@
  * Invariant kept: no object reachable at the snapshot becomes unreachable to the
  * marker without passing through a SATB buffer.
  */
-import { SATB_FAST, SATB_FILTERED, SATB_SLOW } from './counters.js';
-import { REF_BASE } from '../vm-core/layout.js';
+import * as barrierCounters from './counters.js';
+import * as layout from '../vm-core/layout.js';
 import { Mutator } from '../vm-core/mutator.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { SATB_FAST, SATB_FILTERED, SATB_SLOW } = barrierCounters;
+const { REF_BASE } = layout;
 
 export class SatbMutator extends Mutator {
   override setRef(obj: number, i: number, val: number): void {

@@ -3,7 +3,7 @@
  * references on an lru-cache-shaped heap, each next to the same process's
  * memory-copy bandwidth measured in the same run.
  *
- *   node dist/bench/gc-rates.js [--entries 200000] [--rounds 4]
+ *   node dist/bench/gc-rates.js [--entries 200000] [--rounds 6]
  *
  * The heap (256 MiB, evac, budgetPercent 100 so no pause happens while it is
  * built): a hash table (ref array, humongous) and a doubly linked LRU list of
@@ -47,7 +47,7 @@ import { argNumber, emit, floor, median, MIB, opResult, progress, round } from '
 
 const HEAP_BYTES = 256 * MIB;
 const ENTRIES = argNumber('entries', 200_000);
-const ROUNDS = argNumber('rounds', 4);
+const ROUNDS = argNumber('rounds', 6);
 const TABLE_SIZE = 1 << 18;
 const ITEMS = 8;
 
@@ -314,6 +314,11 @@ emit({
   referencesFixed: last.counters.referencesFixed,
   pauseMs: round(med((x) => x.pause.durationMs), 2),
   phasesMs: Object.fromEntries(Object.keys(last.phases).map((k) => [k, round(med((x) => x.pause.phases[k] ?? 0), 3)])),
+  best: {
+    markMBPerSec: round(Math.max(...timed.map((x) => x.markMBPerSec)), 1),
+    copyMBPerSec: round(Math.max(...timed.map((x) => x.copyMBPerSec)), 1),
+    fixWalkedMBPerSec: round(Math.max(...timed.map((x) => x.fixWalkedMBPerSec)), 1),
+  },
   mark: {
     ms: round(med((x) => x.markMs), 2),
     mObjectsPerSec: round(med((x) => x.markObjectsPerSec) / 1e6, 2),

@@ -17,7 +17,10 @@
  * every copy that covers a card start.
  */
 import type { Heap } from './heap.js';
-import { LOG_CARD_WORDS, STATE_FORWARDED } from './layout.js';
+import * as layout from './layout.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { LOG_CARD_WORDS, STATE_FORWARDED } = layout;
 
 /** Below this many words a copy is a word loop; above, copyWithin (memmove). */
 const SMALL_COPY_WORDS = 16;

@@ -17,17 +17,20 @@
  * covers the card's first word; it is kept by every allocation that crosses a
  * card boundary (see `recordObjectStart`) and by every filler.
  */
+import { VerificationError } from './errors.js';
 import { FreeRegionList } from './free-region-list.js';
-import {
-  ARRAY_BASE, CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, MIN_OBJECT_WORDS, POISON_WORD,
-  STATE_FORWARDED, STATE_MASK, TYPE_SHIFT, WORD_BYTES,
-} from './layout.js';
-import {
-  REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, RegionTable,
-} from './region-table.js';
+import * as layout from './layout.js';
+import { RegionTable } from './region-table.js';
+import * as regionTable from './region-table.js';
 import { SideMetadata } from './side-metadata.js';
 import { type HeapGeometry } from './sizes.js';
-import { FILLER_TYPE_ID, TYPE_REF_ARRAY, TYPE_STRUCT, TypeRegistry } from './type-registry.js';
+import { TypeRegistry } from './type-registry.js';
+import * as typeRegistry from './type-registry.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { ARRAY_BASE, CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, MIN_OBJECT_WORDS, POISON_WORD, STATE_FORWARDED, STATE_MASK, TYPE_SHIFT, WORD_BYTES } = layout;
+const { REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START } = regionTable;
+const { FILLER_TYPE_ID, TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
 
 export class Heap {
   readonly buffer: SharedArrayBuffer;
@@ -43,8 +46,17 @@ export class Heap {
   readonly free: FreeRegionList;
   readonly types: TypeRegistry;
   readonly meta: SideMetadata;
-  /** Write POISON_WORD over released regions (stress mode), so stale references fail loudly. */
+  /**
+   * Stress mode: released regions are filled with POISON_WORD and quarantined
+   * (kind FREE, but not on the free list) until the end of the next pause, when
+   * they are checked to be still all poison (a stale write would show) and
+   * freed. So a stale reference reads poison, never a fresh object.
+   */
   poisonReleased = false;
+  /** Released in the current pause (stress mode). */
+  private quarantine: number[] = [];
+  /** Released in the previous pause, freed at the end of this one (stress mode). */
+  private cooling: number[] = [];
   /**
    * Used words as kept incrementally by whoever moves a region's top (TLAB
    * refills and returns, copies, humongous claims, releases). The verifier
@@ -171,7 +183,51 @@ export class Heap {
     regions.age[r] = 0;
     regions.humongousStart[r] = -1;
     regions.tams[r] = bottom;
-    this.free.add(r);
+    if (this.poisonReleased) this.quarantine.push(r);
+    else this.free.add(r);
+  }
+
+  get quarantinedRegions(): number {
+    return this.quarantine.length + this.cooling.length;
+  }
+
+  isQuarantined(r: number): boolean {
+    return this.quarantine.includes(r) || this.cooling.includes(r);
+  }
+
+  /**
+   * At the end of every pause (the VM calls it): frees the regions released
+   * one pause ago after checking they still hold only poison, and sorts the
+   * free list low-address first.
+   */
+  endPause(): void {
+    for (const r of this.cooling) {
+      this.checkPoison(r);
+      this.free.add(r);
+    }
+    this.cooling = this.quarantine;
+    this.quarantine = [];
+    this.free.sortLowFirst();
+  }
+
+  /** Frees every quarantined region at once (stress mode, when memory runs out). */
+  releaseQuarantine(): void {
+    for (const r of [...this.cooling, ...this.quarantine]) {
+      this.checkPoison(r);
+      this.free.add(r);
+    }
+    this.cooling = [];
+    this.quarantine = [];
+    this.free.sortLowFirst();
+  }
+
+  private checkPoison(r: number): void {
+    const words = this.words;
+    for (let w = this.regions.bottom(r), end = this.regions.end(r); w < end; w++) {
+      if (words[w] !== POISON_WORD) {
+        throw new VerificationError('at the end of a pause', [`stale write: word ${w} of released region ${r} is ${words[w]}, not poison; a reference to a moved object was used`]);
+      }
+    }
   }
 
   /** Sum over regions of top - bottom: every word handed to objects or fillers. */

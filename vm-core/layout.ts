@@ -20,6 +20,11 @@
  * Every object is a whole number of 8-byte units (an even word count), so
  * object starts are even word indices and the Float64Array view over the same
  * buffer can address any float64 data pair at (ref + offset) >> 1.
+ *
+ * Files with hot paths copy these constants into module-local consts once
+ * (`const { TYPE_SHIFT } = layout;`): a test runner that rewrites imports
+ * into namespace property reads (vitest does) would otherwise call a getter
+ * on every use, which made the mutator fast path about 5x slower under test.
  */
 
 export const WORD_BYTES = 4;

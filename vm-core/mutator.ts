@@ -22,9 +22,13 @@
  * A fresh TLAB is zeroed when it is handed out, so allocation writes only the
  * header.
  */
-import { ARRAY_BASE, HEADER_WORDS, LOG_CARD_WORDS, REF_BASE, TYPE_SHIFT } from './layout.js';
+import * as layout from './layout.js';
 import { RootStack } from './roots.js';
-import { TYPE_STRUCT } from './type-registry.js';
+import * as typeRegistry from './type-registry.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { ARRAY_BASE, HEADER_WORDS, LOG_CARD_WORDS, REF_BASE, TYPE_SHIFT } = layout;
+const { TYPE_STRUCT } = typeRegistry;
 
 /** What a mutator calls when it leaves its fast paths; implemented by the VM. */
 export interface MutatorHost {

@@ -13,8 +13,11 @@
  * Mark bit of the object at word w: bitmap word w >> 6, bit (w >> 1) & 31
  * (objects start at even words, so one bit per two words suffices).
  */
-import { CARD_BYTES, WORD_BYTES } from './layout.js';
+import * as layout from './layout.js';
 import { type ArraySpec, SharedArrays } from './shared-layout.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { CARD_BYTES, WORD_BYTES } = layout;
 
 export const CARD_CLEAN = 0;
 export const CARD_DIRTY = 1;

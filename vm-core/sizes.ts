@@ -4,7 +4,10 @@
  * clamped to [64 KiB, 32 MiB] (HotSpot's G1 heap region sizing).
  */
 import { UsageError } from './errors.js';
-import { CARD_BYTES, MAX_HEAP_BYTES } from './layout.js';
+import * as layout from './layout.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { CARD_BYTES, MAX_HEAP_BYTES } = layout;
 
 const KIB = 1024;
 const MIB = 1024 * KIB;

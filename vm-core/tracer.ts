@@ -12,9 +12,13 @@
  * allocation).
  */
 import type { Heap } from './heap.js';
-import { HEADER_WORDS, TYPE_SHIFT } from './layout.js';
+import * as layout from './layout.js';
 import type { Mutator } from './mutator.js';
-import { TYPE_REF_ARRAY, TYPE_STRUCT } from './type-registry.js';
+import * as typeRegistry from './type-registry.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { HEADER_WORDS, TYPE_SHIFT } = layout;
+const { TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
 
 export class Tracer {
   private stack = new Int32Array(1 << 16);

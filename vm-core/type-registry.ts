@@ -15,8 +15,12 @@
  * 0 is never valid, so zeroed or poisoned memory is not an object.
  */
 import { UsageError } from './errors.js';
-import { HEADER_WORDS, alignObjectWords } from './layout.js';
+import { alignObjectWords } from './layout.js';
+import * as layout from './layout.js';
 import { SharedArrays } from './shared-layout.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { HEADER_WORDS } = layout;
 
 export const TYPE_STRUCT = 1;
 export const TYPE_REF_ARRAY = 2;

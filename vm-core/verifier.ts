@@ -19,12 +19,15 @@
  * and the collector's own checkInvariants runs at every level above off.
  */
 import { VerificationError } from './errors.js';
-import { CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, STATE_MASK, STATE_NORMAL, TYPE_SHIFT } from './layout.js';
-import {
-  REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_KIND_NAMES,
-} from './region-table.js';
-import { FILLER_TYPE_ID, TYPE_REF_ARRAY, TYPE_STRUCT } from './type-registry.js';
+import * as layout from './layout.js';
+import * as regionTable from './region-table.js';
+import * as typeRegistry from './type-registry.js';
 import type { Vm } from './vm.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_KIND_NAMES } = regionTable;
+const { CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, STATE_MASK, STATE_NORMAL, TYPE_SHIFT } = layout;
+const { FILLER_TYPE_ID, TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
 
 export type VerifyLevel = 'off' | 'debug' | 'extreme';
 export const VERIFY_LEVELS: VerifyLevel[] = ['off', 'debug', 'extreme'];
@@ -103,7 +106,7 @@ export class Verifier {
       if (top < bottom || top > regions.end(r)) { this.add(problems, `region ${r} (${REGION_KIND_NAMES[kind]}): top ${top} outside [${bottom}, ${regions.end(r)}]`); continue; }
       if (kind === REGION_FREE) {
         if (top !== bottom) this.add(problems, `region ${r}: free but top ${top} != bottom ${bottom}`);
-        if (!heap.free.has(r)) this.add(problems, `region ${r}: free but not on the free list`);
+        if (!heap.free.has(r) && !heap.isQuarantined(r)) this.add(problems, `region ${r}: free but neither on the free list nor quarantined`);
         continue;
       }
       if (heap.free.has(r)) this.add(problems, `region ${r} (${REGION_KIND_NAMES[kind]}): in use but on the free list`);
@@ -237,7 +240,8 @@ export class Verifier {
     const heap = this.vm.heap;
     let freeRegions = 0;
     for (let r = 0; r < heap.regionCount; r++) if (heap.regions.kind[r] === REGION_FREE) freeRegions++;
-    if (freeRegions !== heap.free.length) this.add(problems, `accounting: ${freeRegions} free regions but the free list holds ${heap.free.length}`);
+    const listed = heap.free.length + heap.quarantinedRegions;
+    if (freeRegions !== listed) this.add(problems, `accounting: ${freeRegions} free regions but the free list and quarantine hold ${listed}`);
     const used = heap.usedWords();
     const reported = this.vm.collector.usedWords();
     if (used !== reported) this.add(problems, `accounting: regions hold ${used} used words but collector ${this.vm.plugin.name} reports ${reported}`);

@@ -21,12 +21,18 @@ import type { Collector, CollectorPlugin, OptionValue } from './collector.js';
 import { OutOfMemoryError, UsageError } from './errors.js';
 import { EV_MUTATORS_RESUMED, EV_MUTATORS_STOPPED, EV_REQUESTED, GcEvents } from './events.js';
 import { Heap } from './heap.js';
-import { TYPE_SHIFT, WORD_BYTES } from './layout.js';
+import * as layout from './layout.js';
 import { type MutatorHost, Mutator } from './mutator.js';
 import { DEFAULT_ROOT_SLOTS } from './roots.js';
+import { type StressMutator, withStressGc } from './stress-mutator.js';
 import { formatBytes, heapGeometry } from './sizes.js';
-import { NOT_A_STRUCT, TYPE_STRUCT, type TypeRegistry } from './type-registry.js';
+import { type TypeRegistry } from './type-registry.js';
+import * as typeRegistry from './type-registry.js';
 import { type VerifyLevel, Verifier } from './verifier.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { TYPE_SHIFT, WORD_BYTES } = layout;
+const { NOT_A_STRUCT, TYPE_STRUCT } = typeRegistry;
 
 export interface VmConfig {
   heapBytes: number;
@@ -78,7 +84,7 @@ export class Vm implements MutatorHost {
     this.stressGc = config.stressGc ?? 0;
     this.heap.poisonReleased = this.stressGc > 0;
     const base = mutatorClassFor(this.plugin.constraints.barriers as BarrierChoice, config.countBarriers ?? true);
-    this.mutatorClass = this.stressGc > 0 ? withStressGc(base) : base;
+    this.mutatorClass = this.stressGc > 0 ? withStressGc(base, this) : base;
     this.verifier = new Verifier(this, config.verify ?? 'off');
     this.collector = this.plugin.create(this, this.options);
   }
@@ -125,6 +131,11 @@ export class Vm implements MutatorHost {
         this.heap.words[obj + 1] = length < 0 ? 0 : length;
         return obj;
       }
+      if (attempt === 2 && this.heap.quarantinedRegions > 0) {
+        this.heap.releaseQuarantine();
+        attempt = 1;
+        continue;
+      }
       if (!collects || attempt === 2) this.outOfMemory(sizeWords);
       this.collect(attempt === 0 ? 'allocation-failure' : 'last-ditch');
     }
@@ -155,6 +166,7 @@ export class Vm implements MutatorHost {
     this.verifier.verifyHeap(`before GC #${this.gcCount + 1}`);
     events.phaseEnd('verify-before');
     this.collector.collect(cause);
+    this.heap.endPause();
     this.gcCount++;
     this.lastGcCause = cause;
     this.verifier.verifyHeap(`after GC #${this.gcCount}`);
@@ -224,35 +236,4 @@ function convertOption(collector: string, name: string, like: OptionValue, value
     throw new UsageError(`collector ${collector}: option ${name}=${value} is not on/off`);
   }
   return String(value);
-}
-
-// ---- stress mode ----------------------------------------------------------------------
-
-interface StressMutator extends Mutator {
-  stressInterval: number;
-  stressCountdown: number;
-}
-
-/**
- * The stress-mode twin of a mutator class: every N-th allocation first runs a
- * full pause, so a workload that keeps a reference outside a root slot across
- * an allocation reads a moved (and poisoned) object and fails.
- */
-function withStressGc(Base: typeof Mutator): typeof Mutator {
-  return class StressGcMutator extends Base {
-    stressInterval = 1;
-    stressCountdown = 1;
-    override alloc(type: number): number {
-      if (--this.stressCountdown <= 0) this.stressCollect();
-      return super.alloc(type);
-    }
-    override allocArray(type: number, length: number): number {
-      if (--this.stressCountdown <= 0) this.stressCollect();
-      return super.allocArray(type, length);
-    }
-    private stressCollect(): void {
-      this.stressCountdown = this.stressInterval;
-      (this.host as Vm).collect('stress');
-    }
-  };
 }

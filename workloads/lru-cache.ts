@@ -278,6 +278,7 @@ class LruCacheProgram {
   /** A hit on entry e at operation op; returns the value read into the checksum. */
   hit(e: number, op: number): number {
     const m = this.m;
+    m.set(this.keySlot, 0); // the request key is garbage on a hit
     if (e !== m.get(this.headSlot)) {
       this.unlink(e);
       this.linkFront(e);

@@ -8,8 +8,11 @@
 import type { Collector, CollectorPlugin } from '../../vm-core/collector.js';
 import type { Mutator } from '../../vm-core/mutator.js';
 import { DEFAULT_TLAB_WORDS, RegionAllocator } from '../../vm-core/region-allocator.js';
-import { REGION_OLD } from '../../vm-core/region-table.js';
+import * as regionTable from '../../vm-core/region-table.js';
 import type { Vm } from '../../vm-core/vm.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { REGION_OLD } = regionTable;
 
 class EpsilonCollector implements Collector {
   private readonly allocator: RegionAllocator;

@@ -12,7 +12,10 @@
  * The result is a list of region indices with inCset set in the region table.
  */
 import type { Heap } from '../../vm-core/heap.js';
-import { REGION_EDEN, REGION_HUMONGOUS_START, REGION_OLD, REGION_SURVIVOR } from '../../vm-core/region-table.js';
+import * as regionTable from '../../vm-core/region-table.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { REGION_EDEN, REGION_HUMONGOUS_START, REGION_OLD, REGION_SURVIVOR } = regionTable;
 
 export interface CollectionSetChoice {
   cset: number[];

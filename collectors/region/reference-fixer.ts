@@ -15,10 +15,15 @@
  *                     otherwise                       -> unchanged
  */
 import type { Heap } from '../../vm-core/heap.js';
-import { HEADER_WORDS, STATE_FORWARDED, STATE_MASK, TYPE_SHIFT } from '../../vm-core/layout.js';
+import * as layout from '../../vm-core/layout.js';
 import type { Mutator } from '../../vm-core/mutator.js';
-import { REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START } from '../../vm-core/region-table.js';
-import { TYPE_REF_ARRAY, TYPE_STRUCT } from '../../vm-core/type-registry.js';
+import * as regionTable from '../../vm-core/region-table.js';
+import * as typeRegistry from '../../vm-core/type-registry.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { HEADER_WORDS, STATE_FORWARDED, STATE_MASK, TYPE_SHIFT } = layout;
+const { REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START } = regionTable;
+const { TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
 
 export class ReferenceFixer {
   referencesFixed = 0;

@@ -26,14 +26,18 @@
 import type { Collector, CollectorPlugin, OptionValue } from '../../vm-core/collector.js';
 import { EV_EVACUATED, EV_HEAP_TRACED, EV_PREPARE, EV_ROOTS_TRACED } from '../../vm-core/events.js';
 import { Evacuator } from '../../vm-core/evacuator.js';
-import { WORD_BYTES } from '../../vm-core/layout.js';
+import * as layout from '../../vm-core/layout.js';
 import type { Mutator } from '../../vm-core/mutator.js';
 import { DEFAULT_TLAB_WORDS, RegionAllocator } from '../../vm-core/region-allocator.js';
-import { REGION_OLD } from '../../vm-core/region-table.js';
+import * as regionTable from '../../vm-core/region-table.js';
 import { Tracer } from '../../vm-core/tracer.js';
 import type { Vm } from '../../vm-core/vm.js';
 import { chooseCollectionSet } from './collection-set.js';
 import { ReferenceFixer } from './reference-fixer.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { WORD_BYTES } = layout;
+const { REGION_OLD } = regionTable;
 
 export interface RegionCollectorOptions {
   liveThresholdPercent: number;
@@ -137,7 +141,6 @@ export class RegionCollector implements Collector {
       if (regions.evacFailed[r] !== 0) fixer.scrubFailedRegion(r);
       else heap.releaseRegion(r);
     }
-    heap.free.sortLowFirst();
     events.phaseEnd('release');
     if (failedRegions > 0) {
       events.reclassify('evacuation-failure');

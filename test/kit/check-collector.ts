@@ -9,20 +9,24 @@
  * verifier throws VerificationError before and after every pause), runs the
  * same program on the oracle (oracle.ts), and after every pause and at the end
  * compares the two object graphs (interpreter.ts). A failing program is shrunk
- * by fast-check and reported as a numbered listing, e.g.
+ * by fast-check and reported as a numbered listing with root slots resolved,
+ * the failing operation marked, and the error as the failure's cause, e.g.
  *
- *   Counterexample: [evac on heap 48 KiB (12 regions of 4 KiB), stressGc 3, verify debug; 4 ops:
- *       0  r0 = new Cons
- *       1  r1 = new Leaf
- *       2  r0.ref[0] = r1
- *       3  gc]
+ *   Property failed after 2 tests
+ *   { seed: 7, path: "1:1:1:6:8:9", endOnFailure: true }
+ *   Counterexample: [evac-stale-root on heap 32 KiB (regions of 4 KiB), verify debug; 2 ops:
+ *       0  r0 = new Empty
+ *       1  gc  <-- fails here]
+ *   Shrunk 5 time(s)
+ *   Caused by: Error: op 1 `gc` threw VerificationError: heap verification failed after
+ *     GC #1: 1 problem(s); first: mutator 0 root slot 0: reference 2 into free region 0
  *
  * Heaps: a collector that never collects (constraints.collects false) gets a
  * heap large enough for everything the program allocates. For the others an
  * allocation that would take the oracle's live data past `liveFraction` of the
- * heap is skipped (on both sides, and shown as skipped in listings), so an
- * out-of-memory error is always a failure: the collector did not reclaim
- * enough.
+ * heap (humongous objects counted by whole regions) is skipped on both sides,
+ * and shown as skipped in listings, so an out-of-memory error is a failure:
+ * the collector did not reclaim enough (unless outOfMemory: 'end').
  *
  * Reproduce a run with the same seed: HEAPLAB_SEED=<seed> (and HEAPLAB_PATH=<path>
  * from a failure report to replay only the shrunk case), or the seed/path options.
@@ -105,7 +109,8 @@ export interface CheckSummary extends RunStats {
   seed: number;
 }
 
-interface ResolvedConfig {
+/** A configuration with every default filled in, as a Program carries it. */
+export interface ProgramConfig {
   label: string;
   heapBytes: number;
   regionBytes: number;
@@ -123,7 +128,7 @@ export const DEFAULT_REGION_BYTES = 4096;
 export const DEFAULT_HEAP_BYTES = 64 * 1024;
 const ROOT_SLOTS = 4096;
 
-function resolveConfig(plugin: CollectorPlugin, o: CheckCollectorOptions): ResolvedConfig {
+function resolveConfig(plugin: CollectorPlugin, o: CheckCollectorOptions): ProgramConfig {
   return {
     label: o.label ?? plugin.name,
     heapBytes: o.heapBytes ?? DEFAULT_HEAP_BYTES,
@@ -143,8 +148,10 @@ function resolveConfig(plugin: CollectorPlugin, o: CheckCollectorOptions): Resol
 export class Program {
   readonly heapBytes: number;
   readonly liveLimitWords: number;
+  /** Set by runProgram when an operation fails: listings mark it and the operations never reached. */
+  failedAt = -1;
 
-  constructor(readonly plugin: CollectorPlugin, readonly ops: readonly Op[], readonly config: ResolvedConfig) {
+  constructor(readonly plugin: CollectorPlugin, readonly ops: readonly Op[], readonly config: ProgramConfig) {
     if (plugin.constraints.collects) {
       this.heapBytes = config.heapBytes;
       const geometry = heapGeometry(config.heapBytes, config.regionBytes);
@@ -168,13 +175,15 @@ export class Program {
     const options = Object.keys(c.collectorOptions).length ? `, options ${JSON.stringify(c.collectorOptions)}` : '';
     const stress = c.stressGc > 0 ? `, stressGc ${c.stressGc}` : '';
     const oom = c.outOfMemory === 'end' ? ', out of memory ends the program' : '';
-    lines.push(`${c.label}: ${this.plugin.name} on heap ${formatBytes(this.heapBytes)} (regions of ${formatBytes(c.regionBytes)})${stress}${options}, verify ${c.verify}${oom}; ${this.ops.length} ops:`);
+    const label = c.label === this.plugin.name ? '' : `${c.label}: `;
+    lines.push(`${label}${this.plugin.name} on heap ${formatBytes(this.heapBytes)} (regions of ${formatBytes(c.regionBytes)})${stress}${options}, verify ${c.verify}${oom}; ${this.ops.length} ops:`);
     try {
       const interp = this.newInterpreter(new TypeRegistry());
       this.ops.forEach((op, k) => {
         const step = interp.resolve(op);
         step.oracle();
-        lines.push(`  ${String(k).padStart(3)}  ${step.text}`);
+        const mark = k === this.failedAt ? '  <-- fails here' : this.failedAt >= 0 && k > this.failedAt ? '  (not reached)' : '';
+        lines.push(`  ${String(k).padStart(3)}  ${step.text}${mark}`);
       });
     } catch (e) {
       lines.push(`  (listing failed: ${(e as Error).message}); raw ops: ${JSON.stringify(this.ops)}`);
@@ -185,6 +194,11 @@ export class Program {
   [fc.toStringMethod](): string {
     return this.toString();
   }
+}
+
+/** A hand-written program (for unit tests and for replaying a listing by hand). */
+export function programOf(plugin: CollectorPlugin, ops: readonly Op[], options: CheckCollectorOptions = {}): Program {
+  return new Program(plugin, ops, resolveConfig(plugin, options));
 }
 
 /** Programs for a plug-in and configuration, as fast-check values that print as listings. */
@@ -282,6 +296,7 @@ export function runProgram(program: Program): RunStats {
         interp.compare(m, vm, `after op ${k} \`${step.text}\` ran out of memory`);
         break;
       }
+      program.failedAt = k;
       const oom = err instanceof OutOfMemoryError
         ? ` (the oracle's live data is ${interp.oracle.liveWords()} words of ${vm.heap.heapWords}; the collector failed to reclaim garbage)`
         : '';
@@ -292,7 +307,12 @@ export function runProgram(program: Program): RunStats {
     if (step.allocates && step.humongous) stats.humongousAllocations++;
     if (step.skipped) stats.skippedAllocations++;
     if (config.compareAfterEveryOp || listener.pauses !== pausesBefore || program.ops[k].op === 'gc') {
-      interp.compare(m, vm, `after op ${k} \`${step.text}\`${listener.pauses !== pausesBefore ? ` (GC #${vm.gcCount})` : ''}`);
+      try {
+        interp.compare(m, vm, `after op ${k} \`${step.text}\`${listener.pauses !== pausesBefore ? ` (GC #${vm.gcCount})` : ''}`);
+      } catch (e) {
+        program.failedAt = k;
+        throw e;
+      }
     }
   }
   interp.compare(m, vm, 'at the end of the program');

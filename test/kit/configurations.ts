@@ -4,7 +4,8 @@
  * collector is covered without editing any test:
  *
  *   never collects (epsilon-like)   roomy       heap sized to fit each program
- *   collects                        roomy       256 KiB heap: few, calm pauses
+ *   collects                        roomy       256 KiB heap: few, calm pauses; graphs
+ *                                               compared after every operation
  *                                   tight       32 KiB heap: a pause every region or so
  *                                   stress      stressGc 3: a pause every third allocation,
  *                                               released regions poisoned, verify extreme
@@ -44,7 +45,7 @@ export function standardConfigurations(plugin: CollectorPlugin): KitConfiguratio
     return [{ name: 'roomy', weight: 1, options: { label: 'roomy', regionBytes, heapBytes: 64 * 1024 } }];
   }
   const configs: KitConfiguration[] = [
-    { name: 'roomy', weight: 3, options: { label: 'roomy', regionBytes, heapBytes: 256 * 1024, liveFraction: 0.5 } },
+    { name: 'roomy', weight: 3, options: { label: 'roomy', regionBytes, heapBytes: 256 * 1024, liveFraction: 0.5, compareAfterEveryOp: true } },
     { name: 'tight', weight: 3, options: { label: 'tight', regionBytes, heapBytes: 32 * 1024, liveFraction: 0.45 } },
     { name: 'stress', weight: 1, options: { label: 'stress', regionBytes, heapBytes: 64 * 1024, stressGc: 3, verify: 'extreme', liveFraction: 0.45 } },
   ];

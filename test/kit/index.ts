@@ -8,7 +8,7 @@
  * program.ts for the generated operations, configurations.ts for the standard
  * configurations the suite runs every registered collector in.
  */
-export { type CheckCollectorOptions, type CheckSummary, type RunStats, Program, checkCollector, defaultSeed, programArbitrary, runProgram, DEFAULT_HEAP_BYTES, DEFAULT_REGION_BYTES } from './check-collector.js';
+export { type CheckCollectorOptions, type CheckSummary, type ProgramConfig, type RunStats, Program, checkCollector, defaultSeed, programArbitrary, programOf, runProgram, DEFAULT_HEAP_BYTES, DEFAULT_REGION_BYTES } from './check-collector.js';
 export { type KitConfiguration, runsPerConfiguration, standardConfigurations } from './configurations.js';
 export { GraphMismatch, Interpreter } from './interpreter.js';
 export { KIT_STRUCTS, registerKitTypes } from './kit-types.js';

@@ -49,6 +49,11 @@ export interface Step {
 
 const NOTHING = (): void => {};
 
+/** A float64 as listings show it (-0 too, which template strings print as 0). */
+function showF64(v: number): string {
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
 export class Interpreter {
   readonly oracle = new Oracle();
   private readonly structs: ShapeInfo[];
@@ -137,7 +142,7 @@ export class Interpreter {
           if (target.length === 0) return this.noop(`r${o} (${describeNode(target)}) is empty`);
           const i = op.index % target.length;
           return {
-            text: `r${o}.f64[${i}] = ${value}`, allocates: false, skipped: false, humongous: false,
+            text: `r${o}.f64[${i}] = ${showF64(value)}`, allocates: false, skipped: false, humongous: false,
             oracle: () => { target.data[i] = value; },
             heap: (m) => { m.setF64(m.get(o), ARRAY_BASE + 2 * i, value); },
           };
@@ -147,7 +152,7 @@ export class Interpreter {
         const j = op.index % pairs;
         const offset = this.structOf(target).dataOffset + 2 * j;
         return {
-          text: `r${o}.f64[${j}] = ${value}`, allocates: false, skipped: false, humongous: false,
+          text: `r${o}.f64[${j}] = ${showF64(value)}`, allocates: false, skipped: false, humongous: false,
           oracle: () => { const [lo, hi] = float64Words(value); target.data[2 * j] = lo; target.data[2 * j + 1] = hi; },
           heap: (m) => { m.setF64(m.get(o), offset, value); },
         };
@@ -236,7 +241,7 @@ export class Interpreter {
     const typeId = shape.typeId;
     const cut = n < count ? ` (cut from ${count} by the live budget)` : '';
     return {
-      text: `r${slot} = chain of ${n} ${shape.name}${linked ? ' linked by ref[0]' : ' (all but the last garbage)'}${cut}`,
+      text: `r${slot} = chain of ${n} ${shape.name}${linked ? ' linked by ref[0]' : n > 1 ? ' (all but the last garbage)' : ''}${cut}`,
       allocates: true, skipped: n < count, humongous: false,
       oracle: () => {
         const o = this.oracle;
@@ -313,7 +318,7 @@ export class Interpreter {
       if (node.kind === 'f64') {
         for (let i = 0; i < node.data.length; i++) {
           const v = f64[(dataBase >> 1) + i];
-          if (!Object.is(v, node.data[i])) fail(`${at}: f64[${i}] is ${v}, expected ${node.data[i]}`);
+          if (!Object.is(v, node.data[i])) fail(`${at}: f64[${i}] is ${showF64(v)}, expected ${showF64(node.data[i])}`);
         }
       } else {
         for (let i = 0; i < node.data.length; i++) {
