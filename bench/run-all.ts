@@ -131,7 +131,7 @@ function reportMutatorOps(results: MutatorOpsResult[]): string {
     return [
       `${r.variant}${r.variant === 'satb' ? ' (inactive)' : ''}${r.counted ? ' (counted)' : ''}`,
       r.mutatorClass,
-      f(x.alloc.nsPerOp), f(x.alloc.mOpsPerSec, 0),
+      f(x.alloc.nsPerOp), f(x.alloc.mOpsPerSec, 0), f(x.alloc16?.nsPerOp), f(x.alloc16?.mOpsPerSec, 0),
       f(x.getRef.nsPerOp), f(x.plainLoad.nsPerOp), `${f(r.ratios.getRefOverPlainLoadPaired)}x`,
       f(x.setRef.nsPerOp), f(x.plainStore.nsPerOp), `${f(r.ratios.setRefOverPlainStorePaired)}x`,
       x.setRefCleanCards ? f(x.setRefCleanCards.nsPerOp) : '-',
@@ -139,10 +139,11 @@ function reportMutatorOps(results: MutatorOpsResult[]): string {
   });
   const lines = [
     `Mutator operations: epsilon with each barrier, one process per row; ns/op = median batch / ops;`,
-    `ratio = median over interleaved plain/barrier batch pairs (alloc: ${results[0].objectBytes}-byte struct, 1 ref + 1 data)`,
+    `ratio = median over interleaved plain/barrier batch pairs; alloc: ${results[0].objectBytes} B = 1 ref + 1 data word (data is`,
+    `even-aligned), 16 B = 0 refs + 1 data word`,
     '',
     table(
-      ['barrier', 'class', 'alloc ns', 'M obj/s', 'getRef ns', 'load ns', 'get/load', 'setRef ns', 'store ns', 'set/store', 'setRef clean-cards ns'],
+      ['barrier', 'class', `alloc ${results[0].objectBytes}B ns`, 'M obj/s', 'alloc 16B ns', 'M obj/s', 'getRef ns', 'load ns', 'get/load', 'setRef ns', 'store ns', 'set/store', 'setRef clean-cards ns'],
       rows,
     ),
   ];

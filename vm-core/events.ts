@@ -60,7 +60,7 @@ export class GcEvents {
 
   emit(name: PauseEventName, detail: { cause?: string; kind?: string; usedWords?: number } = {}): void {
     const at = PAUSE_EVENT_ORDER.indexOf(name);
-    if (name === EV_REQUESTED ? this.position !== -1 : at <= this.position) {
+    if (name === EV_REQUESTED ? this.position !== -1 : this.position === -1 || at <= this.position) {
       throw new Error(`GC event '${name}' out of order (after '${this.position < 0 ? 'none' : PAUSE_EVENT_ORDER[this.position]}')`);
     }
     this.position = name === EV_MUTATORS_RESUMED ? -1 : at;

@@ -26,7 +26,7 @@ import type { Vm } from './vm.js';
 
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
 const { REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_KIND_NAMES } = regionTable;
-const { CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, STATE_MASK, STATE_NORMAL, TYPE_SHIFT } = layout;
+const { CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, STATE_FORWARDED, STATE_MASK, STATE_NORMAL, TYPE_SHIFT } = layout;
 const { FILLER_TYPE_ID, TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
 
 export type VerifyLevel = 'off' | 'debug' | 'extreme';
@@ -137,6 +137,10 @@ export class Verifier {
       // an ordinary region: walk from its first word (region 0 starts with the reserved filler)
       let obj = r << heap.logRegionWords;
       while (obj < top) {
+        if ((heap.words[obj] & STATE_MASK) === STATE_FORWARDED) {
+          this.add(problems, `region ${r}: object at ${obj} is forwarded (to ${heap.words[obj + 1]}) outside a pause`);
+          break;
+        }
         const size = this.validSize(obj);
         if (size < 2) {
           this.add(problems, `region ${r} (${REGION_KIND_NAMES[kind]}): no valid object header at word ${obj} (header ${heap.words[obj]}); walk broken`);

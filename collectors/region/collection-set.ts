@@ -52,9 +52,11 @@ export function chooseCollectionSet(
     }
   }
   candidates.sort((a, b) => regions.liveWords[a] - regions.liveWords[b]);
-  // Copies pack into whole destination regions; leave one region of slack for the
-  // object that does not fit at the end of each destination.
-  const budget = limitToFreeSpace ? Math.max(0, heap.free.length - 1) * heap.regionWords : Infinity;
+  // Copies pack into whole destination regions; leave slack for the objects that
+  // do not fit at the end of each destination (one region, or half the free space
+  // when only a region or two are free).
+  const freeWords = heap.free.length * heap.regionWords;
+  const budget = limitToFreeSpace ? Math.max(freeWords - heap.regionWords, freeWords >> 1) : Infinity;
   const cset: number[] = [];
   let liveWordsToCopy = 0;
   for (const r of candidates) {

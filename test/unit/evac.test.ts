@@ -49,7 +49,7 @@ describe('evac', () => {
   // the free tails of old regions, and allocation fails with almost all of them empty.
   // Flip to it(...) once evac recovers (e.g. a budget of at least half a region when
   // one region is free, or TLABs carved from the free tail of old regions).
-  it.fails('recovers the free tails of nearly empty regions instead of running out of memory', () => {
+  it('recovers the free tails of nearly empty regions instead of running out of memory', () => {
     const { vm, m, t } = testVm({ collector: evac, heapBytes: 32 * 1024, verify: 'debug' });
     m.push(m.allocArray(t.refs, 1023)); // 2 regions
     m.push(m.allocArray(t.f64s, 512)); // 2 regions

@@ -1,13 +1,15 @@
 /**
  * Stress mode (VmConfig.stressGc): a pause at every N-th allocation, and
  * released regions poisoned with 0xDEADBEEF, so a program that keeps a
- * reference outside a root slot across an allocation reads poison and fails
- * loudly instead of silently reading a stale copy.
+ * reference outside a root slot across an allocation reads poison, and its
+ * accessors fail loudly (StaleReferenceError) instead of silently reading a
+ * stale copy.
  */
 import { describe, expect, it } from 'vitest';
 import { evac } from '../../collectors/region/region-collector.js';
 import { POISON_WORD } from '../../vm-core/layout.js';
 import { REGION_FREE } from '../../vm-core/region-table.js';
+import { StaleReferenceError } from '../../vm-core/stress-mutator.js';
 import { testVm } from '../kit/fixtures.js';
 
 describe('stress mode', () => {
@@ -48,17 +50,19 @@ describe('stress mode', () => {
     expect(releasedAndChecked).toBeGreaterThan(0);
   });
 
-  it('a reference kept outside a root slot across a pause reads poison', () => {
-    const { vm, m, t } = testVm({ collector: evac, stressGc: 1000 });
-    const slot = m.push(m.alloc(t.leaf));
+  it('a reference kept outside a root slot across an allocation reads poison and fails loudly', () => {
+    const { vm, m, t } = testVm({ collector: evac, stressGc: 2 });
+    const slot = m.push(m.alloc(t.leaf)); // allocation 1
     const off = vm.types.dataOffset(t.leaf, 0);
     m.setI32(m.get(slot), off, 42);
-    const stale = m.get(slot); // breaks the contract: held across a safepoint
-    vm.collect('explicit'); // the sparse region is evacuated and released
+    const stale = m.get(slot); // breaks the contract: held across the next allocation
+    m.alloc(t.leaf); // allocation 2: a pause first; the sparse region is evacuated and released
+    expect(vm.gcCount).toBe(1);
     expect(m.get(slot)).not.toBe(stale);
     expect(m.getI32(m.get(slot), off)).toBe(42);
     expect(vm.heap.words[stale]).toBe(POISON_WORD);
-    expect(m.getI32(stale, off)).toBe(POISON_WORD);
+    expect(() => m.getI32(stale, off)).toThrow(StaleReferenceError);
+    expect(() => m.setRef(stale, 0, 0)).toThrow(/reference \d+ is in a free \(released\) region/);
   });
 
   it('is off by default: released regions keep their contents', () => {
