@@ -42,13 +42,10 @@ describe('evac', () => {
     expect(vm.heap.regions.inCset[r]).toBe(0);
   });
 
-  // KNOWN BUG (reported to the lead): with default options, a few pause-then-allocate
-  // cycles on a heap mostly taken by humongous objects leave each remaining region
-  // holding a few live words; once at most one region is free, chooseCollectionSet's
-  // budget ((free - 1) regions) is 0, nothing is evacuated, the allocator never reuses
-  // the free tails of old regions, and allocation fails with almost all of them empty.
-  // Flip to it(...) once evac recovers (e.g. a budget of at least half a region when
-  // one region is free, or TLABs carved from the free tail of old regions).
+  // A heap mostly taken by humongous objects, where a few pause-then-allocate cycles
+  // leave each remaining region holding a few live words and at most one region free:
+  // the collection-set budget must still let evacuation compact them (half the free
+  // space when only a region or two are free) instead of running out of memory.
   it('recovers the free tails of nearly empty regions instead of running out of memory', () => {
     const { vm, m, t } = testVm({ collector: evac, heapBytes: 32 * 1024, verify: 'debug' });
     m.push(m.allocArray(t.refs, 1023)); // 2 regions
