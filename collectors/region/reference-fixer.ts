@@ -72,21 +72,44 @@ export class ReferenceFixer {
     const heap = this.heap;
     const words = heap.words;
     const bitmap = this.bitmap;
+    const typeKind = heap.types.kind;
+    const typeRefs = heap.types.refs;
+    const typeSize = heap.types.sizeWords;
+    const elementWords = heap.types.elementWords;
+    const inCset = heap.regions.inCset;
+    const log = heap.logRegionWords;
     const top = heap.regions.top[r];
-    let obj = r << heap.logRegionWords;
+    let obj = r << log;
     let deadStart = -1;
+    let fixed = 0;
     while (obj < top) {
-      const size = heap.sizeOf(obj);
-      const marked = ((bitmap[obj >> 6] >>> ((obj >> 1) & 31)) & 1) !== 0;
-      if (marked && (words[obj] & STATE_MASK) !== STATE_FORWARDED) {
+      const header = words[obj];
+      if ((header & STATE_MASK) === STATE_FORWARDED) {
+        // only in a region whose evacuation failed: skip the copied object (sized by its copy)
+        if (fillDead && deadStart < 0) deadStart = obj;
+        obj += heap.sizeOf(obj);
+        continue;
+      }
+      const type = header >>> TYPE_SHIFT;
+      const kind = typeKind[type];
+      const size = kind === TYPE_STRUCT ? typeSize[type] : (HEADER_WORDS + words[obj + 1] * elementWords[type] + 1) & ~1;
+      if (((bitmap[obj >> 6] >>> ((obj >> 1) & 31)) & 1) !== 0) {
         if (deadStart >= 0) { this.fill(deadStart, obj); deadStart = -1; }
-        this.fixObject(obj);
+        const n = kind === TYPE_STRUCT ? typeRefs[type] : kind === TYPE_REF_ARRAY ? words[obj + 1] : 0;
+        for (let s = obj + HEADER_WORDS, end = s + n; s < end; s++) {
+          const v = words[s];
+          if (v !== 0 && inCset[v >> log] !== 0 && (words[v] & STATE_MASK) === STATE_FORWARDED) {
+            words[s] = words[v + 1];
+            fixed++;
+          }
+        }
       } else if (fillDead && deadStart < 0 && !(r === 0 && obj === 0)) {
         deadStart = obj;
       }
       obj += size;
     }
     if (deadStart >= 0) this.fill(deadStart, top);
+    this.referencesFixed += fixed;
   }
 
   private fill(from: number, to: number): void {
