@@ -68,10 +68,14 @@ export class RegionAllocator {
     m.limit = 0;
   }
 
-  /** Counts a humongous object as allocation. */
-  countHumongous(words: number): void {
-    this.allocatedWords += words;
-    this.totalAllocatedWords += words;
+  /** Claims a run of free regions for a humongous object and counts it as allocation; 0 when no run is free. */
+  allocHumongous(words: number): number {
+    const obj = this.heap.claimHumongous(words);
+    if (obj !== 0) {
+      this.allocatedWords += words;
+      this.totalAllocatedWords += words;
+    }
+    return obj;
   }
 
   /** Stops carving from the current region (at a pause: it becomes an ordinary region). */

@@ -26,9 +26,7 @@ class EpsilonCollector implements Collector {
   }
 
   allocHumongous(words: number): number {
-    const obj = this.vm.heap.claimHumongous(words);
-    if (obj !== 0) this.allocator.countHumongous(words);
-    return obj;
+    return this.allocator.allocHumongous(words);
   }
 
   retireTlab(m: Mutator): void {
