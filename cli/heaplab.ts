@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `heaplab` command: run, list, demo. Errors users can fix are one line on
+ * The `heaplab` command: run, compare, report, import, list, demo. Errors users can fix are one line on
  * stderr, `heaplab: <message>`, never a stack trace:
  *   exit 2   bad input (UsageError, or commander's own parse errors)
  *   exit 3   out of memory (OutOfMemoryError)
@@ -9,8 +9,11 @@
 import { Command, CommanderError } from 'commander';
 import { heaplabVersion } from '../reports/environment.js';
 import { OutOfMemoryError, UsageError } from '../vm-core/errors.js';
+import { registerCompareCommand } from './compare-command.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerImportCommand } from './import-command.js';
 import { registerListCommand } from './list-command.js';
+import { registerReportCommand } from './report-command.js';
 import { registerRunCommand } from './run-command.js';
 
 const USAGE_EXIT = 2;
@@ -27,6 +30,9 @@ function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(`heaplab: ${oneLine(text)}\n`) })
     .showSuggestionAfterError(true);
   registerRunCommand(program);
+  registerCompareCommand(program);
+  registerReportCommand(program);
+  registerImportCommand(program);
   registerListCommand(program);
   registerDemoCommand(program);
   return program;

@@ -11,7 +11,8 @@ import { runSummary } from '../reports/summary.js';
 import { OutOfMemoryError, UsageError } from '../vm-core/errors.js';
 import { parseSize } from '../vm-core/sizes.js';
 import { VERIFY_LEVELS, type VerifyLevel } from '../vm-core/verifier.js';
-import { type RunOptions, runOnce } from './runner.js';
+import { formatMs } from '../reports/summary.js';
+import { GC_LOG_LEVELS, type GcLogLevel, type MeasuredRunReport, type RunOptions, runOnce } from './runner.js';
 
 interface RunFlags {
   collector: string;
@@ -24,6 +25,10 @@ interface RunFlags {
   verify: string;
   stressGc: string;
   barrierCounters: boolean;
+  iterations: string;
+  latency: boolean;
+  log?: string;
+  logLevel: string;
   out?: string;
 }
 
@@ -79,6 +84,23 @@ export function writeFileAtomic(path: string, text: string): void {
   }
 }
 
+export function parseLogLevel(text: string): GcLogLevel {
+  if (!(GC_LOG_LEVELS as readonly string[]).includes(text)) throw new UsageError(`--log-level: '${text}' is not one of ${GC_LOG_LEVELS.join(', ')}`);
+  return text as GcLogLevel;
+}
+
+/** The lines `heaplab run` prints after the run summary: warm-up policy and request latency. */
+export function measuredLines(report: MeasuredRunReport): string[] {
+  const lines: string[] = [];
+  if (report.iterations !== undefined && report.iterations > 1) {
+    lines.push(`  ${'iterations'.padEnd(12)}${report.iterations} (each on a fresh VM); reported: iteration ${report.reportedIteration ?? report.iterations}`);
+  }
+  for (const l of report.latency ?? []) {
+    lines.push(`  ${`${l.kind} lat`.padEnd(12)}ms p50 ${formatMs(l.p50)}  p90 ${formatMs(l.p90)}  p99 ${formatMs(l.p99)}  p99.9 ${formatMs(l.p99_9)}  max ${formatMs(l.max)}`);
+  }
+  return lines;
+}
+
 export function runOptionsFromFlags(flags: RunFlags): RunOptions {
   return {
     collector: flags.collector,
@@ -91,6 +113,9 @@ export function runOptionsFromFlags(flags: RunFlags): RunOptions {
     verify: parseVerifyLevel(flags.verify),
     stressGc: parseInteger(flags.stressGc, '--stress-gc', 0),
     countBarriers: flags.barrierCounters,
+    iterations: parseInteger(flags.iterations, '--iterations', 1),
+    latency: flags.latency,
+    log: { ...(flags.log !== undefined ? { file: flags.log } : {}), level: parseLogLevel(flags.logLevel) },
   };
 }
 
@@ -108,6 +133,10 @@ export function registerRunCommand(program: Command): void {
     .option('--verify <level>', `heap verification before and after every pause: ${VERIFY_LEVELS.join('|')}`, 'off')
     .option('--stress-gc <n>', 'collect at every n-th allocation and poison freed memory (0: off)', '0')
     .option('--no-barrier-counters', 'do not count barrier fast/slow/filtered outcomes')
+    .option('-n, --iterations <n>', 'run the workload n times, each on a fresh VM, and report the last (DaCapo-style warm-up)', '1')
+    .option('--latency', 'record request latency (simple and metered; workloads made of requests, e.g. lru-cache)', false)
+    .option('--log <file>', 'write one JSON line per GC event of the reported iteration to this file')
+    .option('--log-level <level>', `terminal GC log: ${GC_LOG_LEVELS.join('|')} (info: one -Xlog:gc-style line per pause)`, 'silent')
     .option('-o, --out <file>', 'write the JSON run report to this file')
     .action(async (flags: RunFlags) => {
       const options = runOptionsFromFlags(flags);
@@ -115,6 +144,10 @@ export function registerRunCommand(program: Command): void {
       const report = await runOnce(options);
       if (flags.out !== undefined) writeFileAtomic(flags.out, `${JSON.stringify(report, null, 2)}\n`);
       if (report.outcome === 'out-of-memory') throw new OutOfMemoryError(report.error ?? 'out of memory');
-      process.stdout.write(`${runSummary(report)}\n`);
+      // the RESULT line stays last
+      const lines = runSummary(report).split('\n');
+      const resultAt = lines.length > 0 && lines[lines.length - 1].startsWith('RESULT ') ? lines.length - 1 : lines.length;
+      lines.splice(resultAt, 0, ...measuredLines(report));
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

@@ -4,6 +4,14 @@
  * wall clock and turn what happened into a RunReport. Used by `heaplab run`,
  * the tests, and `compare` (one call per fresh process).
  *
+ * Warm-up as DaCapo does it: with iterations N the workload runs N times in
+ * this process, each iteration on a fresh Vm with the same collector (so V8
+ * still sees one barrier class), and the report is the LAST iteration's; the
+ * report says so (top-level `iterations` and `reportedIteration`, 1-based). An
+ * iteration that runs out of memory ends the run and is the one reported.
+ * Request latency (--latency, workloads with requests only) and the GC log
+ * (--log / --log-level) cover the reported iteration only.
+ *
  * Bad input throws UsageError before anything runs. Running out of memory is a
  * result, not an exception: the report says outcome 'out-of-memory'. Anything
  * else (a VerificationError, a bug) propagates with its stack trace.
@@ -12,14 +20,18 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadCollector } from '../collectors/registry.js';
-import { captureEnvironment } from '../reports/environment.js';
+import { type Environment, captureEnvironment } from '../reports/environment.js';
+import type { LatencySummary } from '../reports/compare-types.js';
+import { attachGcLog } from '../reports/gc-log.js';
+import { RequestLatencyRecorder } from '../reports/latency.js';
 import { PauseRecorder } from '../reports/recorder.js';
 import { type RunConfiguration, type RunReport, buildRunReport } from '../reports/run-report.js';
+import type { CollectorPlugin } from '../vm-core/collector.js';
 import { OutOfMemoryError, UsageError } from '../vm-core/errors.js';
 import { VERIFY_LEVELS, type VerifyLevel } from '../vm-core/verifier.js';
 import { Vm } from '../vm-core/vm.js';
 import { findWorkload, resolveParams } from '../workloads/registry.js';
-import { type Workload, type WorkloadResult, resultLine } from '../workloads/workload.js';
+import { type Workload, type WorkloadContext, type WorkloadResult, resultLine } from '../workloads/workload.js';
 
 export interface RunOptions {
   /** A built-in collector name, or a module path exporting a CollectorPlugin. */
@@ -36,7 +48,29 @@ export interface RunOptions {
   collectorOptions?: Record<string, string>;
   /** Count barrier fast/slow/filtered outcomes (default true). */
   countBarriers?: boolean;
+  /** Workload iterations in this process, each on a fresh Vm; the last is reported (default 1). */
+  iterations?: number;
+  /** Record per-request latency (workloads with requests only; an error for others). */
+  latency?: boolean;
+  /** GC log of the reported iteration: JSON lines to `file`, -Xlog:gc-style lines on the terminal at info/debug. */
+  log?: { file?: string; level: GcLogLevel };
 }
+
+export const GC_LOG_LEVELS = ['silent', 'info', 'debug'] as const;
+export type GcLogLevel = (typeof GC_LOG_LEVELS)[number];
+
+/**
+ * A RunReport with the fields `heaplab run` adds to it (additive, schema
+ * unchanged): the warm-up policy and, with --latency, request latency
+ * summaries (simple and metered, milliseconds).
+ */
+export type MeasuredRunReport = RunReport & {
+  /** Iterations run in the process (DaCapo-style warm-up). */
+  iterations?: number;
+  /** Which iteration this report describes (1-based): the last one run. */
+  reportedIteration?: number;
+  latency?: LatencySummary[];
+};
 
 function looksLikePath(name: string): boolean {
   return name.startsWith('.') || name.startsWith('/') || /\.(m?js|ts)$/.test(name);
@@ -81,17 +115,50 @@ function checkRunOptions(o: RunOptions): void {
     throw new UsageError(`stress-gc interval ${o.stressGc} is not a non-negative integer`);
   }
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new UsageError(`seed ${o.seed} is not an integer`);
+  if (o.iterations !== undefined && !(Number.isSafeInteger(o.iterations) && o.iterations >= 1)) {
+    throw new UsageError(`iterations ${o.iterations} is not a positive integer`);
+  }
+  if (o.log !== undefined && !GC_LOG_LEVELS.includes(o.log.level)) {
+    throw new UsageError(`log level '${o.log.level}' is not one of ${GC_LOG_LEVELS.join(', ')}`);
+  }
 }
 
-export async function runOnce(options: RunOptions): Promise<RunReport> {
+export async function runOnce(options: RunOptions): Promise<MeasuredRunReport> {
   checkRunOptions(options);
   const plugin = await loadCollector(options.collector);
   const workload = await loadWorkload(options.workload);
   const params = workloadParams(workload, options.params ?? {}, options.seed);
+  const requests = workload.requests;
+  if (options.latency && requests === undefined) {
+    throw new UsageError(`workload ${workload.name} has no requests to measure latency of (--latency works with: lru-cache)`);
+  }
+  const iterations = options.iterations ?? 1;
+  const environment = captureEnvironment();
+  let report: MeasuredRunReport | null = null;
+  for (let i = 1; i <= iterations && (report === null || report.outcome === 'ok'); i++) {
+    const last = i === iterations;
+    const latency = last && options.latency && requests !== undefined
+      ? new RequestLatencyRecorder(Math.max(1, Math.ceil(requests.call(workload, params))))
+      : null;
+    const single = await runIteration(options, plugin, workload, params, environment, latency, last ? options.log : undefined);
+    report = { ...single, iterations, reportedIteration: i, ...(latency ? { latency: latency.summaries() } : {}) };
+  }
+  return report as MeasuredRunReport;
+}
+
+/** One iteration: a fresh Vm, the recorder, the workload under a wall clock, its RunReport. */
+async function runIteration(
+  options: RunOptions,
+  plugin: CollectorPlugin,
+  workload: Workload,
+  params: Record<string, number>,
+  environment: Environment,
+  latency: RequestLatencyRecorder | null,
+  log: RunOptions['log'],
+): Promise<RunReport> {
   const verify = options.verify ?? 'off';
   const stressGc = options.stressGc ?? 0;
   const countBarriers = options.countBarriers ?? true;
-  const environment = captureEnvironment();
 
   const vm = new Vm({
     heapBytes: options.heapBytes,
@@ -105,6 +172,9 @@ export async function runOnce(options: RunOptions): Promise<RunReport> {
   const heap = vm.heap;
   const recorder = new PauseRecorder(() => heap.accountedWords);
   vm.events.subscribe(recorder);
+  const gcLog = log !== undefined && (log.file !== undefined || log.level !== 'silent')
+    ? attachGcLog(vm, { ...(log.file !== undefined ? { file: log.file } : {}), level: log.level, heapBytes: heap.heapBytes })
+    : null;
 
   const configuration: RunConfiguration = {
     collector: {
@@ -125,16 +195,22 @@ export async function runOnce(options: RunOptions): Promise<RunReport> {
   const mutator = vm.newMutator();
   let values: WorkloadResult | null = null;
   let oom: OutOfMemoryError | null = null;
+  const ctx: WorkloadContext = { mutator, types: vm.types, params, collect: (cause?: string) => vm.collect(cause ?? 'explicit') };
+  if (latency) ctx.latency = latency;
   const t0 = performance.now();
   try {
-    values = workload.run({ mutator, types: vm.types, params, collect: (cause?: string) => vm.collect(cause ?? 'explicit') });
+    values = workload.run(ctx);
   } catch (e) {
-    if (!(e instanceof OutOfMemoryError)) throw e;
+    if (!(e instanceof OutOfMemoryError)) {
+      if (gcLog) await gcLog.close();
+      throw e;
+    }
     oom = e;
   }
   const wallMs = performance.now() - t0;
   // Give back the last TLAB's unused tail so the allocation count is what the workload used.
   vm.collector.retireTlab(mutator);
+  if (gcLog) await gcLog.close();
 
   return buildRunReport({
     vm,

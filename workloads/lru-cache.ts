@@ -25,6 +25,11 @@
  *                miss: new entry (items and its 8 Smalls, then Payload, then Entry), link it at the
  *                      head and into its bucket; over capacity: evict the tail, checksum += its key id
  *
+ * Requests: each operation is one request; with ctx.latency present (heaplab
+ * run --latency) the ops loop brackets each with latency.begin()/end(). The
+ * presence is checked once, outside the loop (two loop variants), so the
+ * default run pays nothing per operation.
+ *
  * The contract: objects move at any allocation. The globals (cdf, buckets,
  * head, tail) live in root slots and are re-read after every allocation; a new
  * entry's key, items and payload wait in root slots while the rest of the
@@ -114,6 +119,8 @@ class LruCacheProgram {
   private readonly itemsSlot: number;
   private readonly payloadSlot: number;
   size = 0;
+  hits = 0;
+  misses = 0;
 
   constructor(private readonly m: Mutator, types: TypeRegistry, private readonly t: LruTypes, bucketBits: number) {
     this.keyId = types.dataOffset(t.key, 0);
@@ -275,6 +282,24 @@ class LruCacheProgram {
     return m.getI32(m.getRef(victim, ENTRY_KEY), this.keyId);
   }
 
+  /**
+   * One request (operation op, Zipf draw u): allocate the request Key, look it
+   * up; a hit moves it to the front and updates its payload, a miss inserts a
+   * new entry and evicts the tail when over capacity. Returns what the
+   * operation adds to the checksum.
+   */
+  request(op: number, u: number, keySpace: number, capacity: number): number {
+    const key = this.newKey(this.zipfRank(u, keySpace));
+    const e = this.lookup(key);
+    if (e !== 0) {
+      this.hits++;
+      return this.hit(e, op);
+    }
+    this.misses++;
+    this.insert(op);
+    return this.size > capacity ? this.evictTail() : 0;
+  }
+
   /** A hit on entry e at operation op; returns the value read into the checksum. */
   hit(e: number, op: number): number {
     const m = this.m;
@@ -319,24 +344,24 @@ function run(ctx: WorkloadContext): WorkloadResult {
       cache.insert(-8 - id);
     }
 
-    // 4. operations
-    let hits = 0;
-    let misses = 0;
+    // 4. operations, one request each. Latency hooks are checked once, here:
+    //    the default loop has no per-request test and no call.
+    const latency = ctx.latency;
     let checksum = 0;
-    for (let op = 0; op < ops; op++) {
-      rng = xorshift32(rng);
-      const u = unitInterval(rng) * total;
-      const key = cache.newKey(cache.zipfRank(u, keySpace));
-      const e = cache.lookup(key);
-      if (e !== 0) {
-        hits++;
-        checksum += cache.hit(e, op);
-      } else {
-        misses++;
-        cache.insert(op);
-        if (cache.size > capacity) checksum += cache.evictTail();
+    if (latency === undefined) {
+      for (let op = 0; op < ops; op++) {
+        rng = xorshift32(rng);
+        checksum += cache.request(op, unitInterval(rng) * total, keySpace, capacity);
+      }
+    } else {
+      for (let op = 0; op < ops; op++) {
+        latency.begin();
+        rng = xorshift32(rng);
+        checksum += cache.request(op, unitInterval(rng) * total, keySpace, capacity);
+        latency.end();
       }
     }
+    const { hits, misses } = cache;
     return { hits, misses, checksum, size: cache.size };
   } finally {
     m.popFrame(frame);
@@ -364,5 +389,7 @@ export const lruCache: Workload = {
     seed: { default: 42, description: 'xorshift32 seed' },
   },
   expectedLiveBytes,
+  /** Each operation is one request (latency hooks around it when asked). */
+  requests: (p) => p.ops,
   run,
 };

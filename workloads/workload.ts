@@ -9,6 +9,12 @@
  *              through ctx.mutator only. It may call ctx.safepoint-free code
  *              freely; any reference held across an allocation must be in a
  *              root slot (DESIGN.md, "Mutators").
+ *
+ * Request latency (optional): a workload made of requests (each lru-cache
+ * operation is one) declares requests(params), and calls ctx.latency.begin()
+ * and .end() around each request ONLY when ctx.latency is present; it checks
+ * that once, outside its loop, so a run without latency pays nothing per
+ * request.
  */
 import type { Mutator } from '../vm-core/mutator.js';
 import type { TypeRegistry } from '../vm-core/type-registry.js';
@@ -25,6 +31,14 @@ export interface WorkloadContext {
   params: Record<string, number>;
   /** Runs a collection now (explicit GC), e.g. System.gc() in a port. */
   collect(cause?: string): void;
+  /** Request latency hooks (heaplab run --latency); absent by default. Called around each request on the mutator thread. */
+  latency?: RequestLatencyHooks;
+}
+
+/** What a workload calls around one request (see reports/latency.ts, RequestLatencyRecorder). */
+export interface RequestLatencyHooks {
+  begin(): void;
+  end(): void;
 }
 
 /** Result values in print order, e.g. { hits: 4335071, misses: 664929, checksum: ..., size: 200000 }. */
@@ -36,6 +50,8 @@ export interface Workload {
   params: Record<string, ParamSpec>;
   /** Live size the program keeps at its peak, in bytes of heaplab objects, for a given parameter set (a guide for heap sizing). */
   expectedLiveBytes?(params: Record<string, number>): number;
+  /** Present on workloads made of requests: how many requests a run with these parameters makes (sizes the latency recorder). */
+  requests?(params: Record<string, number>): number;
   run(ctx: WorkloadContext): WorkloadResult;
 }
 

@@ -1,0 +1,219 @@
+/**
+ * `heaplab compare`: an experiment matrix (collectors x workloads x heaps x
+ * repeats, plus HotSpot GCs and V8 on the workloads' ports), each heaplab cell
+ * in a fresh Node process (reports/matrix-runner.ts), then statistics across
+ * repeats (reports/cell-summary.ts) and the four outputs (reports/outputs.ts).
+ *
+ * Method: every input is checked before anything runs (unknown collector or
+ * workload, bad sizes, a parameter no workload has, an output directory with
+ * foreign files: one line, exit 2). Warm-up as DaCapo: each run executes
+ * --iterations iterations and reports the last. Workloads made of requests
+ * (lru-cache) always record request latency. A failed cell (out of memory, a
+ * crash, a missing JDK) is recorded and the matrix goes on; the command exits
+ * 0 once the outputs are written. Progress goes to stderr as a bar on a
+ * terminal, and nowhere without one.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadCollector } from '../collectors/registry.js';
+import { summarizeCells } from '../reports/cell-summary.js';
+import type { CompareResults, MatrixRun } from '../reports/compare-types.js';
+import { type MatrixSpec, type MatrixWorkload, type PlannedCell, cellId, heapLabel, planCells, runMatrix } from '../reports/matrix-runner.js';
+import { checkOutputDir, writeCompareOutputs } from '../reports/outputs.js';
+import { formatDuration } from '../reports/summary.js';
+import { UsageError } from '../vm-core/errors.js';
+import { heapGeometry, parseSize } from '../vm-core/sizes.js';
+import { parseInteger, parseLogLevel, parsePairs } from './run-command.js';
+import { loadWorkload, workloadParams } from './runner.js';
+
+interface CompareFlags {
+  collectors: string;
+  workloads: string;
+  heaps: string;
+  repeat: string;
+  iterations: string;
+  param: string[];
+  jobs: string;
+  hotspot?: string;
+  v8: boolean;
+  out: string;
+  log?: string;
+  logLevel: string;
+  timeout?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function list(text: string, flag: string): string[] {
+  const items = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new UsageError(`${flag}: give at least one name`);
+  const dup = items.find((x, i) => items.indexOf(x) !== i);
+  if (dup !== undefined) throw new UsageError(`${flag}: '${dup}' is given twice`);
+  return items;
+}
+
+/**
+ * --param k=v applies to every workload that has parameter k; --param
+ * workload.k=v to that workload only. A key no workload takes is an error.
+ */
+export async function matrixWorkloads(names: string[], pairs: Record<string, string>): Promise<MatrixWorkload[]> {
+  const loaded = await Promise.all(names.map((n) => loadWorkload(n)));
+  const used = new Set<string>();
+  const out: MatrixWorkload[] = [];
+  for (const [i, w] of loaded.entries()) {
+    const given: Record<string, string> = {};
+    for (const [key, value] of Object.entries(pairs)) {
+      if (key in w.params) {
+        given[key] = value;
+        used.add(key);
+      }
+    }
+    for (const [key, value] of Object.entries(pairs)) {
+      for (const prefix of new Set([`${names[i]}.`, `${w.name}.`])) {
+        if (key.startsWith(prefix)) {
+          const k = key.slice(prefix.length);
+          if (!(k in w.params)) throw new UsageError(`--param ${key}: workload ${w.name} has no parameter '${k}' (parameters: ${Object.keys(w.params).join(', ')})`);
+          given[k] = value;
+          used.add(key);
+        }
+      }
+    }
+    const params = workloadParams(w, given, undefined);
+    out.push({ name: names[i], given, params, latency: w.requests !== undefined });
+  }
+  const unused = Object.keys(pairs).filter((k) => !used.has(k));
+  if (unused.length > 0) throw new UsageError(`--param ${unused[0]}: no workload in the matrix takes it`);
+  return out;
+}
+
+export async function matrixSpecFromFlags(flags: CompareFlags): Promise<MatrixSpec> {
+  const collectors = list(flags.collectors, '--collectors');
+  for (const c of collectors) await loadCollector(c);
+  const workloads = await matrixWorkloads(list(flags.workloads, '--workloads'), parsePairs(flags.param, '--param'));
+  const heaps = list(flags.heaps, '--heaps').map((h) => parseSize(h, '--heaps'));
+  for (const h of heaps) heapGeometry(h);
+  const hotspot = flags.hotspot === undefined ? [] : list(flags.hotspot, '--hotspot');
+  for (const gc of hotspot) if (!/^[A-Za-z][\w-]*$/.test(gc)) throw new UsageError(`--hotspot: '${gc}' is not a GC name (e.g. G1, Parallel, Shenandoah, Z)`);
+  const level = parseLogLevel(flags.logLevel);
+  const timeout = flags.timeout === undefined ? undefined : parseInteger(flags.timeout, '--timeout', 1) * 1000;
+  return {
+    collectors,
+    workloads,
+    heaps,
+    repeat: parseInteger(flags.repeat, '--repeat', 1),
+    iterations: parseInteger(flags.iterations, '--iterations', 1),
+    hotspot,
+    v8: flags.v8,
+    jobs: parseInteger(flags.jobs, '--jobs', 1),
+    ...(flags.log !== undefined || level !== 'silent' ? { log: { ...(flags.log !== undefined ? { file: resolve(flags.log) } : {}), level } } : {}),
+    ...(timeout !== undefined ? { cellTimeoutMs: timeout } : {}),
+  };
+}
+
+/** A progress bar on stderr when it is a terminal; silent otherwise. */
+class Progress {
+  private readonly tty = process.stderr.isTTY === true;
+  private done = 0;
+  private failed = 0;
+  private readonly running = new Map<number, string>();
+  private readonly t0 = performance.now();
+
+  constructor(private readonly total: number) {}
+
+  start(cell: PlannedCell): void {
+    this.running.set(cell.index, cellId(cell.key, cell.repeat));
+    this.draw();
+  }
+
+  finish(cell: PlannedCell, run: MatrixRun): void {
+    this.running.delete(cell.index);
+    this.done++;
+    if (run.outcome !== 'ok') this.failed++;
+    this.draw();
+  }
+
+  /** A line of its own (a notice, a child's GC log line), above the bar. */
+  line(text: string): void {
+    if (this.tty) process.stderr.write('\r\x1b[2K');
+    process.stderr.write(`${text}\n`);
+    this.draw();
+  }
+
+  end(): void {
+    if (this.tty) process.stderr.write('\r\x1b[2K');
+  }
+
+  private draw(): void {
+    if (!this.tty) return;
+    const width = 24;
+    const filled = Math.round((this.done / Math.max(1, this.total)) * width);
+    const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+    const now = [...this.running.values()].join(', ');
+    const failed = this.failed ? `, ${this.failed} failed` : '';
+    const text = `[${bar}] ${this.done}/${this.total}${failed} ${formatDuration(performance.now() - this.t0)}${now ? ` | ${now}` : ''}`;
+    const columns = process.stderr.columns ?? 100;
+    process.stderr.write(`\r\x1b[2K${text.slice(0, Math.max(20, columns - 1))}`);
+  }
+}
+
+export async function runCompare(flags: CompareFlags): Promise<CompareResults> {
+  const spec = await matrixSpecFromFlags(flags);
+  checkOutputDir(flags.out);
+  if (spec.log?.file !== undefined) mkdirSync(dirname(spec.log.file), { recursive: true });
+  const total = planCells(spec).length;
+  const progress = new Progress(total);
+  const runs = await runMatrix(spec, {
+    onStart: (cell) => progress.start(cell),
+    onDone: (cell, run) => progress.finish(cell, run),
+    notice: (line) => progress.line(`heaplab: ${line}`),
+    childOutput: (cell, line) => progress.line(`[${cellId(cell.key, cell.repeat)}] ${line}`),
+  });
+  progress.end();
+  const results: CompareResults = {
+    schema: 'heaplab-compare/1',
+    createdAt: new Date().toISOString(),
+    matrix: {
+      collectors: spec.collectors,
+      workloads: spec.workloads.map((w) => w.name),
+      heaps: spec.heaps,
+      repeat: spec.repeat,
+      iterations: spec.iterations,
+      hotspot: spec.hotspot,
+      v8: spec.v8,
+      params: parsePairs(flags.param, '--param'),
+    },
+    runs,
+    cells: summarizeCells(runs),
+  };
+  const written = await writeCompareOutputs(flags.out, results);
+  const failed = runs.filter((r) => r.outcome !== 'ok');
+  const byOutcome = failed.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.outcome]: (acc[r.outcome] ?? 0) + 1 }), {});
+  const failedText = failed.length === 0 ? 'all ok' : Object.entries(byOutcome).map(([k, n]) => `${n} ${k}`).join(', ');
+  process.stdout.write(`heaplab compare: ${runs.length} runs (${failedText}); heaps ${spec.heaps.map(heapLabel).join(', ')}; wrote ${written.join(', ')}\n`);
+  return results;
+}
+
+export function registerCompareCommand(program: Command): void {
+  program
+    .command('compare')
+    .description('run a matrix of collectors x workloads x heaps x repeats, each run in a fresh process; write results.json, results.csv, summary.md, report.html')
+    .option('-c, --collectors <list>', 'heaplab collectors, comma-separated (names or module paths)', 'evac,epsilon')
+    .option('-w, --workloads <list>', 'workloads, comma-separated', 'lru-cache,binary-trees')
+    .option('--heaps <list>', 'heap sizes, comma-separated, e.g. 256m,512m', '256m')
+    .option('-r, --repeat <n>', 'runs per cell, each in a fresh process', '3')
+    .option('-n, --iterations <n>', 'iterations per run (fresh VM each); the last is reported (DaCapo-style warm-up)', '2')
+    .option('-p, --param <k=v>', 'workload parameter for every workload that has it, or workload.k=v for one (repeatable)', collect, [])
+    .option('-j, --jobs <n>', 'cells to run at once (1: one after the other, so runs do not share the CPU)', '1')
+    .option('--hotspot <gcs>', 'also run the Java ports on the installed JDK with these GCs, e.g. G1,Parallel,Shenandoah,Z')
+    .option('--v8', "also run the native-JS ports under V8's own GC (--trace-gc)", false)
+    .option('-o, --out <dir>', 'output directory (new, empty, or written by an earlier compare)', 'heaplab-compare')
+    .option('--log <file>', 'GC event log, one JSON line per event: one file per heaplab run, named after the cell next to <file>')
+    .option('--log-level <level>', 'GC log on the terminal: silent|info|debug (info: one -Xlog:gc-style line per pause)', 'silent')
+    .option('--timeout <seconds>', 'kill a run after this long and record it as crashed')
+    .action(async (flags: CompareFlags) => {
+      await runCompare(flags);
+    });
+}
