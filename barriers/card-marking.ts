@@ -6,6 +6,7 @@
  *   if val == null                                   -> filtered (no pointer created)
  *   if (slot ^ val) >> LOG_REGION_WORDS == 0         -> filtered (same region, remsets ignore it)
  *   card = slot >> LOG_CARD_WORDS
+ *   if cards[card] == YOUNG                          -> filtered (young source: collected every pause)
  *   if cards[card] == DIRTY                          -> fast (already recorded)
  *   cards[card] = DIRTY; enqueue card                -> slow (refinement will scan it)
  *
@@ -21,7 +22,7 @@ import * as sideMetadata from '../vm-core/side-metadata.js';
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
 const { CARD_FAST, CARD_FILTERED, CARD_SLOW } = barrierCounters;
 const { LOG_CARD_WORDS, REF_BASE } = layout;
-const { CARD_DIRTY } = sideMetadata;
+const { CARD_CLEAN, CARD_DIRTY } = sideMetadata;
 
 export class CardMarkingMutator extends Mutator {
   override setRef(obj: number, i: number, val: number): void {
@@ -29,7 +30,7 @@ export class CardMarkingMutator extends Mutator {
     this.words[slot] = val;
     if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0) {
       const card = slot >> LOG_CARD_WORDS;
-      if (this.cards[card] !== CARD_DIRTY) this.dirtyCard(card);
+      if (this.cards[card] === CARD_CLEAN) this.dirtyCard(card);
     }
   }
 
@@ -48,11 +49,12 @@ export class CountedCardMarkingMutator extends CardMarkingMutator {
     this.words[slot] = val;
     if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0) {
       const card = slot >> LOG_CARD_WORDS;
-      if (this.cards[card] !== CARD_DIRTY) {
+      const value = this.cards[card];
+      if (value === CARD_CLEAN) {
         this.barrierCounters[CARD_SLOW]++;
         this.dirtyCard(card);
       } else {
-        this.barrierCounters[CARD_FAST]++;
+        this.barrierCounters[value === CARD_DIRTY ? CARD_FAST : CARD_FILTERED]++;
       }
     } else {
       this.barrierCounters[CARD_FILTERED]++;

@@ -11,7 +11,7 @@ import * as sideMetadata from '../vm-core/side-metadata.js';
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
 const { CARD_FAST, CARD_FILTERED, CARD_SLOW, SATB_FAST, SATB_FILTERED, SATB_SLOW } = barrierCounters;
 const { LOG_CARD_WORDS, REF_BASE } = layout;
-const { CARD_DIRTY } = sideMetadata;
+const { CARD_CLEAN, CARD_DIRTY } = sideMetadata;
 
 export class G1Mutator extends Mutator {
   override setRef(obj: number, i: number, val: number): void {
@@ -24,7 +24,7 @@ export class G1Mutator extends Mutator {
     words[slot] = val;
     if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0) {
       const card = slot >> LOG_CARD_WORDS;
-      if (this.cards[card] !== CARD_DIRTY) this.dirtyCard(card);
+      if (this.cards[card] === CARD_CLEAN) this.dirtyCard(card);
     }
   }
 
@@ -54,7 +54,8 @@ export class CountedG1Mutator extends G1Mutator {
     words[slot] = val;
     if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0) {
       const card = slot >> LOG_CARD_WORDS;
-      if (this.cards[card] !== CARD_DIRTY) { counters[CARD_SLOW]++; this.dirtyCard(card); } else counters[CARD_FAST]++;
+      const value = this.cards[card];
+      if (value === CARD_CLEAN) { counters[CARD_SLOW]++; this.dirtyCard(card); } else counters[value === CARD_DIRTY ? CARD_FAST : CARD_FILTERED]++;
     } else {
       counters[CARD_FILTERED]++;
     }

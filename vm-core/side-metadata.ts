@@ -7,7 +7,7 @@
  *   spec            unit     covers            size for a 256 MiB heap
  *   mark-bitmap     1 bit    8 heap bytes      4 MiB    (next marking)
  *   prev-bitmap     1 bit    8 heap bytes      4 MiB    (previous marking, concurrent marking)
- *   card-table      1 byte   512 heap bytes    512 KiB  CARD_CLEAN / CARD_DIRTY
+ *   card-table      1 byte   512 heap bytes    512 KiB  CARD_CLEAN / CARD_DIRTY / CARD_YOUNG
  *   block-offsets   int32    512 heap bytes    2 MiB    start of the object covering each card's first word
  *
  * Mark bit of the object at word w: bitmap word w >> 6, bit (w >> 1) & 31
@@ -19,8 +19,11 @@ import { type ArraySpec, SharedArrays } from './shared-layout.js';
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
 const { CARD_BYTES, WORD_BYTES } = layout;
 
+/** Card values: CLEAN (no unrecorded cross-region store), DIRTY (queued for refinement), YOUNG (the card
+ * lies in an eden/survivor region: its stores never need recording, as G1's g1_young_card_val). */
 export const CARD_CLEAN = 0;
 export const CARD_DIRTY = 1;
+export const CARD_YOUNG = 2;
 
 export interface SideMetadataSpec {
   name: string;
