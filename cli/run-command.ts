@@ -22,6 +22,7 @@ interface RunFlags {
   seed?: string;
   param: string[];
   gcOpt: string[];
+  pauseGoal?: string;
   verify: string;
   stressGc: string;
   barrierCounters: boolean;
@@ -109,7 +110,10 @@ export function runOptionsFromFlags(flags: RunFlags): RunOptions {
     ...(flags.regionSize !== undefined ? { regionBytes: parseSize(flags.regionSize, '--region-size') } : {}),
     ...(flags.seed !== undefined ? { seed: parseInteger(flags.seed, '--seed', Number.MIN_SAFE_INTEGER) } : {}),
     params: parsePairs(flags.param, '--param'),
-    collectorOptions: parsePairs(flags.gcOpt, '--gc-opt'),
+    collectorOptions: {
+      ...parsePairs(flags.gcOpt, '--gc-opt'),
+      ...(flags.pauseGoal !== undefined ? { pauseGoalMs: String(parseInteger(flags.pauseGoal, '--pause-goal', 1)) } : {}),
+    },
     verify: parseVerifyLevel(flags.verify),
     stressGc: parseInteger(flags.stressGc, '--stress-gc', 0),
     countBarriers: flags.barrierCounters,
@@ -130,6 +134,7 @@ export function registerRunCommand(program: Command): void {
     .option('--seed <n>', "the workload's seed parameter")
     .option('-p, --param <k=v>', 'workload parameter (repeatable)', collect, [])
     .option('-g, --gc-opt <k=v>', 'collector option (repeatable)', collect, [])
+    .option('--pause-goal <ms>', 'pause-time goal for collectors that have one (g1; MaxGCPauseMillis), the same as --gc-opt pauseGoalMs=<ms>')
     .option('--verify <level>', `heap verification before and after every pause: ${VERIFY_LEVELS.join('|')}`, 'off')
     .option('--stress-gc <n>', 'collect at every n-th allocation and poison freed memory (0: off)', '0')
     .option('--no-barrier-counters', 'do not count barrier fast/slow/filtered outcomes')

@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import type { CollectorPlugin } from '../vm-core/collector.js';
 import { UsageError } from '../vm-core/errors.js';
 import { epsilon } from './epsilon/epsilon.js';
-import { evac } from './region/region-collector.js';
+import { REGION_FAMILY } from './region/presets.js';
 
-const BUILT_IN: CollectorPlugin[] = [epsilon, evac];
+const BUILT_IN: CollectorPlugin[] = [epsilon, ...REGION_FAMILY];
 
 export function listCollectors(): CollectorPlugin[] {
   return [...BUILT_IN];

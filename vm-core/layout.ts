@@ -42,6 +42,8 @@ export const STATE_NORMAL = 0;
 export const STATE_FORWARDED = 1;
 /** Header state: a parallel evacuator has claimed the object and is copying it. */
 export const STATE_BUSY = 2;
+/** Header state: evacuation failed; the object stays where it is (word 1 keeps its length). */
+export const STATE_SELF_FORWARDED = 3;
 
 export const AGE_SHIFT = 4;
 export const AGE_MASK = 0b1111 << AGE_SHIFT;

@@ -25,7 +25,13 @@ export class RegionAllocator {
   totalAllocatedWords = 0;
   regionsClaimed = 0;
 
-  constructor(private readonly heap: Heap, readonly kind: number, readonly tlabWords = DEFAULT_TLAB_WORDS) {}
+  constructor(
+    private readonly heap: Heap,
+    readonly kind: number,
+    readonly tlabWords = DEFAULT_TLAB_WORDS,
+    /** Called once for every region this allocator claims (e.g. to track an eden region's remembered set). */
+    private readonly onClaim?: (region: number) => void,
+  ) {}
 
   /** Gives m a fresh zeroed TLAB of at least minWords; false when no region can be had. */
   refill(m: Mutator, minWords: number): boolean {
@@ -38,6 +44,7 @@ export class RegionAllocator {
       if (r < 0) return false;
       this.current = r;
       this.regionsClaimed++;
+      this.onClaim?.(r);
     }
     const start = regions.top[r];
     const size = Math.min(Math.max(this.tlabWords, minWords), regions.end(r) - start);

@@ -24,6 +24,7 @@
  * marking in this folder; this file is the SIM baseline they build on.
  */
 import type { Collector, CollectorPlugin, OptionValue } from '../../vm-core/collector.js';
+import { Compactor } from '../../vm-core/compactor.js';
 import { EV_EVACUATED, EV_HEAP_TRACED, EV_PREPARE, EV_ROOTS_TRACED } from '../../vm-core/events.js';
 import { Evacuator } from '../../vm-core/evacuator.js';
 import * as layout from '../../vm-core/layout.js';
@@ -52,6 +53,8 @@ export class RegionCollector implements Collector {
   private readonly tracer: Tracer;
   private readonly evacuator: Evacuator;
   private readonly fixer: ReferenceFixer;
+  /** For the last-ditch full collection; made on first use. */
+  private compactor: Compactor | undefined;
   /** Allocation (words) after which the next pause is due; recomputed after every pause. */
   private triggerWords: number;
 
@@ -88,7 +91,11 @@ export class RegionCollector implements Collector {
     return this.allocator.totalAllocatedWords;
   }
 
-  collect(_cause: string): void {
+  collect(cause: string): void {
+    if (cause === 'last-ditch') {
+      this.fullCollect();
+      return;
+    }
     const vm = this.vm;
     const heap = vm.heap;
     const events = vm.events;
@@ -145,6 +152,48 @@ export class RegionCollector implements Collector {
       events.count('evacuationFailedObjects', evacuator.failedObjects);
       events.count('evacuationFailedRegions', failedRegions);
     }
+    events.count('bytesReclaimed', Math.max(0, usedBefore - heap.accountedWords) * WORD_BYTES);
+    events.emit(EV_EVACUATED);
+    this.allocator.resetBudget();
+    this.triggerWords = this.computeTrigger();
+  }
+
+  /**
+   * The last-ditch full collection (the VM's final attempt before out of
+   * memory): mark, release dead humongous runs and dead regions, then slide
+   * every eden/survivor/old region's live objects down (vm-core/compactor.ts),
+   * which frees space even when no region is free to evacuate into.
+   */
+  private fullCollect(): void {
+    const vm = this.vm;
+    const heap = vm.heap;
+    const events = vm.events;
+    events.emit(EV_PREPARE, { kind: 'full' });
+    this.allocator.retireRegion();
+    const usedBefore = heap.accountedWords;
+    const tracer = this.tracer;
+    tracer.reset();
+    tracer.markRoots(vm.mutators);
+    events.emit(EV_ROOTS_TRACED);
+    events.phaseEnd('mark-roots');
+    tracer.drain();
+    events.emit(EV_HEAP_TRACED);
+    events.phaseEnd('mark');
+    events.count('objectsMarked', tracer.objectsMarked);
+    events.count('bytesMarked', tracer.wordsMarked * WORD_BYTES);
+    // a live threshold of 0 chooses no collection set: this only releases the dead
+    const dead = chooseCollectionSet(heap, (ref) => tracer.isMarked(ref), 0, true);
+    events.phaseEnd('release-dead');
+    events.count('regionsReclaimedDead', dead.regionsReleasedDead);
+    events.count('humongousReclaimed', dead.humongousReleased);
+    this.compactor ??= new Compactor(heap);
+    const result = this.compactor.compact(vm.mutators);
+    events.phaseEnd('compact');
+    events.count('bytesMoved', result.wordsMoved * WORD_BYTES);
+    events.count('objectsMoved', result.objectsMoved);
+    events.count('regionsCompacted', result.regionsBefore);
+    events.count('regionsFreedByCompaction', result.regionsFreed);
+    events.count('referencesFixed', this.compactor.referencesFixed);
     events.count('bytesReclaimed', Math.max(0, usedBefore - heap.accountedWords) * WORD_BYTES);
     events.emit(EV_EVACUATED);
     this.allocator.resetBudget();

@@ -134,10 +134,12 @@ describe('planted collector bugs are caught and shrunk', () => {
     expect(shrunkOps(message)).toBeLessThanOrEqual(6);
   });
 
-  it('leak: dead humongous objects never released, so a tight heap runs out of memory', () => {
+  it('leak: dead humongous objects never released: the heap runs out, or a leaked array keeps dangling references', () => {
     const plugin = planted('evac-leak', (vm, o) => new LeakingCollector(vm, o));
     const message = failureOf(plugin, { ...TIGHT, runs: 300, seed: 7 });
-    expect(message).toMatch(/OutOfMemoryError.*the collector failed to reclaim garbage/s);
+    // The last-ditch full compaction gets past the shortage, so the verifier finds the
+    // leaked (dead, unreleased) array still pointing into regions the pause freed.
+    expect(message).toMatch(/OutOfMemoryError.*the collector failed to reclaim garbage|VerificationError.*into free region/s);
   });
 
   it('the shrunk program is printed as a readable numbered listing', () => {

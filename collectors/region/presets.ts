@@ -1,0 +1,55 @@
+/**
+ * The region collector family as Zhao & Blackburn deconstruct G1 ("Deconstructing
+ * the Garbage-First Collector", VEE 2020), one element switched on at a time.
+ * Each preset fixes its switches for the whole process (so V8 sees one barrier
+ * class); users pick one with --collector.
+ *
+ *   preset  remsets  generations  pause goal  barrier     collector
+ *   evac    -        -            -           none        region-collector.ts (SIM: full-heap trace each pause)
+ *   rem     yes      -            -           card post   remset-collector.ts
+ *   gen     yes      yes          -           card post   remset-collector.ts
+ *   g1      yes      yes          yes (200)   card post   remset-collector.ts + g1-policy.ts
+ *
+ * (Concurrent marking, the paper's CRE element, is a later switch.)
+ */
+import type { CollectorConstraints, CollectorPlugin } from '../../vm-core/collector.js';
+import { evac } from './region-collector.js';
+import { REMSET_COLLECTOR_OPTIONS, RemsetCollector, remsetOptions } from './remset-collector.js';
+
+const REMSET_CONSTRAINTS: CollectorConstraints = {
+  moves: true,
+  collects: true,
+  generational: false,
+  needsRemsets: true,
+  concurrent: false,
+  barriers: { preWrite: 'none', postWrite: 'card', read: 'none' },
+};
+
+export const rem: CollectorPlugin = {
+  name: 'rem',
+  description: 'region evacuation with remembered sets, no full-heap trace per pause, non-generational (REM in Zhao & Blackburn 2020)',
+  constraints: REMSET_CONSTRAINTS,
+  options: REMSET_COLLECTOR_OPTIONS,
+  create: (vm, o) => new RemsetCollector(vm, remsetOptions(o, { generational: false, pauseGoalMs: 0 })),
+};
+
+export const gen: CollectorPlugin = {
+  name: 'gen',
+  description: 'remembered sets + a young generation: eden, survivors, aging and promotion (GEN in Zhao & Blackburn 2020)',
+  constraints: { ...REMSET_CONSTRAINTS, generational: true },
+  options: REMSET_COLLECTOR_OPTIONS,
+  create: (vm, o) => new RemsetCollector(vm, remsetOptions(o, { generational: true, pauseGoalMs: 0 })),
+};
+
+export const g1: CollectorPlugin = {
+  name: 'g1',
+  description: 'generational remembered-set region collector with a pause-time goal and G1-style prediction (G1; marking stop-the-world for now)',
+  constraints: { ...REMSET_CONSTRAINTS, generational: true },
+  options: {
+    pauseGoalMs: { default: 200, description: 'pause-time goal in ms (MaxGCPauseMillis); --pause-goal sets it' },
+    ...REMSET_COLLECTOR_OPTIONS,
+  },
+  create: (vm, o) => new RemsetCollector(vm, remsetOptions(o, { generational: true, pauseGoalMs: Number(o.pauseGoalMs) })),
+};
+
+export const REGION_FAMILY: CollectorPlugin[] = [evac, rem, gen, g1];

@@ -1,0 +1,575 @@
+/**
+ * The remembered-set members of the region family (Zhao & Blackburn 2020):
+ *
+ *   REM   region evacuation without a full-heap trace per pause: every pause
+ *         collects the regions allocated since the last one plus, after a
+ *         marking, the best old candidates, finding pointers into them through
+ *         remembered sets; copies go straight to old regions.
+ *   GEN   + a young generation: eden and survivor regions, objects age and are
+ *         promoted at the tenuring threshold.
+ *   G1    + a pause-time goal: eden length and old regions per mixed pause are
+ *         chosen by a predictor (g1-analytics.ts, g1-policy.ts).
+ *
+ * Phases of an evacuation pause (young-evacuation.ts):
+ *   refinement      dirty cards still queued are refined into remembered sets
+ *   merge-remsets   the collection set's remembered cards are gathered
+ *   roots           root slots into the collection set are evacuated
+ *   remset-scan     remembered cards are scanned, their slots evacuated and updated
+ *   copy            copied objects are scanned until the closure is complete
+ *   other           failed regions retained, regions freed, humongous reclaimed
+ *
+ * Marking (stop-the-world here; marking-cycle.ts) starts when old and humongous
+ * occupancy pass `ihopPercent` (InitiatingHeapOccupancyPercent): a remark pause
+ * marks, a cleanup pause frees, scrubs and picks candidates; mixed pauses follow
+ * while the candidates hold more than `heapWastePercent` of reclaimable space.
+ * When a pause cannot make room, the last-ditch collection compacts the whole
+ * heap (vm-core/compactor.ts).
+ */
+import type { Collector, OptionValue } from '../../vm-core/collector.js';
+import { Compactor } from '../../vm-core/compactor.js';
+import { EV_EVACUATED, EV_HEAP_TRACED, EV_PREPARE, EV_ROOTS_TRACED } from '../../vm-core/events.js';
+import * as layout from '../../vm-core/layout.js';
+import type { Mutator } from '../../vm-core/mutator.js';
+import { DEFAULT_TLAB_WORDS, RegionAllocator } from '../../vm-core/region-allocator.js';
+import * as regionTable from '../../vm-core/region-table.js';
+import * as sideMetadata from '../../vm-core/side-metadata.js';
+import { Tracer } from '../../vm-core/tracer.js';
+import type { Vm } from '../../vm-core/vm.js';
+import { CardScanner } from './card-scanner.js';
+import { DirtyCardQueue } from './dirty-card-queue.js';
+import { G1Analytics } from './g1-analytics.js';
+import { G1Policy } from './g1-policy.js';
+import {
+  humongousDead, liveWordsAfterMarking, rebuildRememberedSets, recordTopAtMarkStart, scrubRegion,
+} from './marking-cycle.js';
+import { createRememberedSets, type RememberedSets, type RemsetRepresentation } from './remembered-sets.js';
+import { checkRemsetCompleteness } from './remset-completeness.js';
+import { RemsetEvacuation } from './young-evacuation.js';
+
+// Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
+const { LOG_CARD_WORDS, WORD_BYTES } = layout;
+const { REGION_EDEN, REGION_FREE, REGION_HUMONGOUS_START, REGION_OLD, REGION_SURVIVOR } = regionTable;
+const { CARD_CLEAN, CARD_YOUNG } = sideMetadata;
+
+export interface RemsetCollectorOptions {
+  generational: boolean;
+  remsetRepresentation: RemsetRepresentation;
+  /** 0: no pause-time goal (eden is budgetPercent of the heap). */
+  pauseGoalMs: number;
+  confidencePercent: number;
+  budgetPercent: number;
+  minEdenPercent: number;
+  maxEdenPercent: number;
+  reservePercent: number;
+  tenuringThreshold: number;
+  survivorRatio: number;
+  ihopPercent: number;
+  liveThresholdPercent: number;
+  heapWastePercent: number;
+  mixedCountTarget: number;
+  oldCsetRegionThresholdPercent: number;
+  refinementThresholdCards: number;
+  tlabWords: number;
+}
+
+type Phase = 'young-only' | 'remark-pending' | 'cleanup-pending' | 'mixed';
+
+export class RemsetCollector implements Collector {
+  private readonly allocator: RegionAllocator;
+  readonly remsets: RememberedSets;
+  private readonly queue = new DirtyCardQueue();
+  private readonly scanner: CardScanner;
+  private readonly evacuation: RemsetEvacuation;
+  private readonly tracer: Tracer;
+  private readonly compactor: Compactor;
+  private readonly analytics: G1Analytics | null;
+  private readonly policy: G1Policy | null;
+  private phase: Phase = 'young-only';
+  /** Old regions chosen at the last cleanup, best first; consumed by mixed pauses. */
+  private candidates: number[] = [];
+  private candidatesAtCycleStart = 0;
+  private edenTargetRegions: number;
+  private edenRegions: number[] = [];
+  private survivorRegions: number[] = [];
+  private readonly cardsPerRegionLog: number;
+  /**
+   * Queued dirty cards beyond which the mutator refines some itself (there are
+   * no refinement threads). Large by default: a card refined early is often
+   * dirtied again, and the pause scans a queued card just once anyway.
+   */
+  private readonly refinementThreshold: number;
+
+  constructor(private readonly vm: Vm, private readonly options: RemsetCollectorOptions) {
+    const heap = vm.heap;
+    this.cardsPerRegionLog = heap.logRegionWords - LOG_CARD_WORDS;
+    this.refinementThreshold = options.refinementThresholdCards > 0
+      ? options.refinementThresholdCards
+      : Math.max(1024, (heap.heapWords >> LOG_CARD_WORDS) >> 3);
+    this.remsets = createRememberedSets(options.remsetRepresentation, heap);
+    this.scanner = new CardScanner(heap, this.remsets);
+    this.allocator = new RegionAllocator(heap, REGION_EDEN, options.tlabWords, (r) => this.startYoungRegion(r, REGION_EDEN));
+    this.evacuation = new RemsetEvacuation(heap, this.remsets, (r, kind) => {
+      if (kind === REGION_SURVIVOR) this.startYoungRegion(r, REGION_SURVIVOR);
+    });
+    this.tracer = new Tracer(heap);
+    this.compactor = new Compactor(heap);
+    if (options.pauseGoalMs > 0) {
+      this.analytics = new G1Analytics(options.confidencePercent);
+      this.policy = new G1Policy({
+        pauseGoalMs: options.pauseGoalMs,
+        heapRegions: heap.regionCount,
+        regionBytes: heap.regionWords * WORD_BYTES,
+        minEdenPercent: options.minEdenPercent,
+        maxEdenPercent: options.maxEdenPercent,
+        mixedCountTarget: options.mixedCountTarget,
+        oldCsetRegionThresholdPercent: options.oldCsetRegionThresholdPercent,
+        heapWastePercent: options.heapWastePercent,
+        reservePercent: options.reservePercent,
+      }, this.analytics);
+    } else {
+      this.analytics = null;
+      this.policy = null;
+    }
+    this.edenTargetRegions = this.defaultEdenRegions();
+  }
+
+  // ---- allocation ---------------------------------------------------------------------
+
+  private startYoungRegion(r: number, kind: number): void {
+    this.remsets.track(r);
+    this.setCards(r, CARD_YOUNG);
+    if (kind === REGION_EDEN) this.edenRegions.push(r);
+    else this.survivorRegions.push(r);
+  }
+
+  private setCards(r: number, value: number): void {
+    this.vm.heap.meta.cards.fill(value, r << this.cardsPerRegionLog, (r + 1) << this.cardsPerRegionLog);
+  }
+
+  refillTlab(m: Mutator, minWords: number): boolean {
+    return this.allocator.refill(m, minWords);
+  }
+
+  allocHumongous(words: number): number {
+    const obj = this.allocator.allocHumongous(words);
+    if (obj !== 0) this.remsets.track(obj >> this.vm.heap.logRegionWords);
+    return obj;
+  }
+
+  retireTlab(m: Mutator): void {
+    this.allocator.retire(m);
+  }
+
+  usedWords(): number {
+    return this.vm.heap.accountedWords;
+  }
+
+  get allocatedWords(): number {
+    return this.allocator.totalAllocatedWords;
+  }
+
+  collectionRequired(): boolean {
+    if (this.phase === 'remark-pending' || this.phase === 'cleanup-pending') return true;
+    return this.edenRegions.length >= this.edenTargetRegions;
+  }
+
+  // ---- refinement -----------------------------------------------------------------------
+
+  onDirtyCards(cards: Int32Array, n: number): void {
+    this.queue.push(cards, n);
+    if (this.events.inPause) return;
+    if (this.queue.length > this.refinementThreshold) {
+      const t0 = performance.now();
+      this.scanner.cardsRefined = 0;
+      const refined = this.scanner.refine(this.queue, this.queue.length - (this.refinementThreshold >> 1));
+      this.events.count('cardsRefinedByMutator', refined);
+      this.events.count('mutatorRefinementMs', performance.now() - t0);
+    }
+  }
+
+  private get events() {
+    return this.vm.events;
+  }
+
+  checkInvariants(when: string, problems: string[]): void {
+    if (when.startsWith('before')) checkRemsetCompleteness(this.vm.heap, this.remsets, problems);
+  }
+
+  // ---- pauses -----------------------------------------------------------------------------
+
+  collect(cause: string): void {
+    if (cause === 'last-ditch') this.fullCollection();
+    else if (this.phase === 'remark-pending') this.remarkPause();
+    else if (this.phase === 'cleanup-pending') this.cleanupPause();
+    else this.evacuationPause();
+  }
+
+  private evacuationPause(): void {
+    const vm = this.vm;
+    const heap = vm.heap;
+    const events = this.events;
+    const regions = heap.regions;
+    const t0 = performance.now();
+    const mixed = this.phase === 'mixed' && this.candidates.length > 0;
+    events.emit(EV_PREPARE, { kind: mixed ? 'mixed' : 'young' });
+    this.allocator.retireRegion();
+
+    // the collection set: every young region, plus old candidates in a mixed pause
+    const cset = [...this.edenRegions, ...this.survivorRegions];
+    const edenCount = this.edenRegions.length;
+    const youngBytes = this.youngUsedWords() * WORD_BYTES;
+    let predictedMs = 0;
+    if (this.analytics) {
+      predictedMs = this.analytics.predictYoungPauseMs({
+        edenBytes: edenCount * heap.regionWords * WORD_BYTES,
+        survivorBytes: this.survivorRegions.length * heap.regionWords * WORD_BYTES,
+        pendingCards: this.queue.length,
+        youngRemsetEntries: cset.reduce((sum, r) => sum + this.remsets.entryCount(r), 0),
+      });
+    }
+    let oldTaken = 0;
+    if (mixed) {
+      oldTaken = this.oldRegionsForMixed(predictedMs);
+      for (let i = 0; i < oldTaken; i++) {
+        const r = this.candidates[i];
+        if (this.analytics) predictedMs += this.analytics.predictOldRegionMs({ liveBytes: regions.liveWords[r] * WORD_BYTES, remsetEntries: this.remsets.entryCount(r) });
+        cset.push(r);
+      }
+      this.candidates = this.candidates.slice(oldTaken);
+    }
+    for (const r of cset) regions.inCset[r] = 1;
+    events.count('regionsInCset', cset.length);
+    events.count('edenRegions', edenCount);
+    events.count('oldRegionsInCset', oldTaken);
+    if (this.policy) {
+      events.count('predictedPauseMs', predictedMs);
+      events.count('pauseGoalMs', this.options.pauseGoalMs);
+    }
+
+    // merge the collection set's remembered sets and the dirty cards still queued
+    const tRefine = performance.now();
+    const evacuation = this.evacuation;
+    const survivorLimit = Math.max(1, Math.ceil(this.edenTargetRegions / this.options.survivorRatio));
+    evacuation.begin(this.options.generational ? this.options.tenuringThreshold : 0, this.options.generational ? survivorLimit : 0);
+    const remsetEntries = cset.reduce((sum, r) => sum + this.remsets.entryCount(r), 0);
+    const remembered = evacuation.gatherCards(cset);
+    const merged = evacuation.mergeDirtyCards(this.queue, remembered);
+    const cards = merged.cards;
+    const refined = merged.dirty;
+    events.count('remsetEntries', remsetEntries);
+    events.count('cardsRefinedInPause', refined);
+    events.phaseEnd('merge-remsets');
+    const tMerged = performance.now();
+
+    // roots, remembered cards, closure
+    evacuation.evacuateRoots(vm.mutators);
+    events.emit(EV_ROOTS_TRACED);
+    events.phaseEnd('roots');
+    evacuation.scanCards(cards);
+    events.phaseEnd('remset-scan');
+    const tScanned = performance.now();
+    evacuation.drain();
+    evacuation.finishCopying();
+    events.emit(EV_HEAP_TRACED);
+    events.phaseEnd('copy');
+    const tCopied = performance.now();
+
+    // retain failed regions, free the rest of the collection set, reclaim humongous
+    const failed = new Set(evacuation.failedRegions);
+    for (const r of cset) {
+      if (failed.has(r)) {
+        evacuation.retainFailedRegion(r);
+        this.remsets.untrack(r);
+      } else {
+        this.freeRegion(r);
+      }
+    }
+    evacuation.reclaimHumongous((first) => this.freeHumongous(first));
+    this.edenRegions = [];
+    this.survivorRegions = this.survivorRegions.filter((r) => regions.kind[r] === REGION_SURVIVOR && regions.inCset[r] === 0);
+    const work = evacuation.work;
+    events.phaseEnd('other');
+    events.count('cardsScanned', work.cardsScanned);
+    events.count('objectsCopied', work.objectsCopied);
+    events.count('bytesCopied', work.wordsCopied * WORD_BYTES);
+    events.count('bytesPromoted', work.wordsPromoted * WORD_BYTES);
+    events.count('survivorRegions', this.survivorRegions.length);
+    events.count('humongousReclaimed', work.humongousReclaimed);
+    events.count('remsetBytes', this.remsets.committedBytes());
+    if (work.failedObjects > 0) {
+      events.reclassify('evacuation-failure');
+      events.count('evacuationFailedObjects', work.failedObjects);
+      events.count('evacuationFailedRegions', work.failedRegions);
+    }
+    events.emit(EV_EVACUATED);
+
+    const pauseMs = performance.now() - t0;
+    // pauses with evacuation failure are skewed: HotSpot keeps them out of its predictions too
+    if (this.analytics && work.failedObjects === 0) {
+      this.analytics.recordPause({
+        kind: mixed ? 'mixed' : 'young',
+        pauseMs,
+        fixedMs: Math.max(0, pauseMs - (tScanned - tMerged) - (tCopied - tScanned) - (tMerged - tRefine)),
+        cardsScanned: work.cardsScanned + refined,
+        cardScanMs: tScanned - tMerged,
+        remsetEntries,
+        remsetMergeMs: tMerged - tRefine,
+        bytesCopied: work.wordsCopied * WORD_BYTES,
+        copyMs: tCopied - tScanned,
+        edenRegions: edenCount,
+        oldRegions: oldTaken,
+      });
+      if (youngBytes > 0) this.analytics.recordEdenSurvival(youngBytes, work.wordsCopied * WORD_BYTES);
+    }
+    if (mixed && !this.continueMixed()) this.endMixedPhase();
+    this.afterPause();
+  }
+
+  private oldRegionsForMixed(youngPredictedMs: number): number {
+    const heap = this.vm.heap;
+    const regions = heap.regions;
+    if (this.policy) {
+      return this.policy.oldRegionsForMixed({
+        remainingGoalMs: Math.max(0, this.options.pauseGoalMs - youngPredictedMs),
+        candidates: this.candidates.map((r) => ({ liveBytes: regions.liveWords[r] * WORD_BYTES, remsetEntries: this.remsets.entryCount(r) })),
+        candidatesAtCycleStart: this.candidatesAtCycleStart,
+      });
+    }
+    const min = Math.ceil(this.candidatesAtCycleStart / this.options.mixedCountTarget);
+    const max = Math.max(1, Math.floor((heap.regionCount * this.options.oldCsetRegionThresholdPercent) / 100));
+    return Math.min(this.candidates.length, Math.max(1, Math.min(min, max)));
+  }
+
+  private continueMixed(): boolean {
+    const heap = this.vm.heap;
+    const reclaimable = this.candidates.reduce((sum, r) => sum + (heap.regionWords - heap.regions.liveWords[r]), 0) * WORD_BYTES;
+    if (this.candidates.length === 0) return false;
+    if (this.policy) return this.policy.continueMixed(reclaimable, heap.heapBytes);
+    return reclaimable * 100 > heap.heapBytes * this.options.heapWastePercent;
+  }
+
+  private endMixedPhase(): void {
+    for (const r of this.candidates) this.remsets.untrack(r);
+    this.candidates = [];
+    this.phase = 'young-only';
+  }
+
+  /** Decides what the next pause is and how large eden may grow. */
+  private afterPause(): void {
+    const heap = this.vm.heap;
+    if (this.phase === 'young-only' && this.oldOccupancyWords() * 100 > heap.heapWords * this.options.ihopPercent) {
+      this.phase = 'remark-pending';
+    }
+    if (this.policy) {
+      const target = this.policy.youngTargetRegions({
+        freeRegions: heap.free.length,
+        survivorBytes: this.survivorRegions.length * heap.regionWords * WORD_BYTES,
+        pendingCards: this.queue.length,
+        youngRemsetEntriesPerRegion: 0,
+      });
+      this.edenTargetRegions = Math.max(1, target);
+    } else {
+      this.edenTargetRegions = this.defaultEdenRegions();
+    }
+    this.allocator.resetBudget();
+  }
+
+  private defaultEdenRegions(): number {
+    const heap = this.vm.heap;
+    const budget = Math.max(1, Math.floor((heap.regionCount * this.options.budgetPercent) / 100));
+    const reserve = Math.ceil((heap.regionCount * this.options.reservePercent) / 100);
+    return Math.max(1, Math.min(budget, heap.free.length - reserve - this.survivorRegions.length));
+  }
+
+  private oldOccupancyWords(): number {
+    const regions = this.vm.heap.regions;
+    let words = 0;
+    for (let r = 0; r < this.vm.heap.regionCount; r++) {
+      const kind = regions.kind[r];
+      if (kind === REGION_OLD || regions.isHumongous(r)) words += regions.usedWords(r);
+    }
+    return words;
+  }
+
+  private youngUsedWords(): number {
+    let words = 0;
+    for (const r of this.edenRegions) words += this.vm.heap.regions.usedWords(r);
+    return words;
+  }
+
+  /** A region leaves the heap's use: no remembered set, clean cards, back on the free list. */
+  private freeRegion(r: number): void {
+    this.remsets.untrack(r);
+    this.setCards(r, CARD_CLEAN);
+    this.vm.heap.releaseRegion(r);
+  }
+
+  private freeHumongous(first: number): void {
+    const n = this.vm.heap.humongousRegionCount(first);
+    for (let k = n - 1; k >= 0; k--) this.freeRegion(first + k);
+  }
+
+  // ---- marking: remark and cleanup ------------------------------------------------------------
+
+  private remarkPause(): void {
+    const vm = this.vm;
+    const events = this.events;
+    events.emit(EV_PREPARE, { kind: 'remark' });
+    this.allocator.retireRegion();
+    const tracer = this.tracer;
+    tracer.reset();
+    tracer.markRoots(vm.mutators);
+    events.emit(EV_ROOTS_TRACED);
+    events.phaseEnd('mark-roots');
+    tracer.drain();
+    recordTopAtMarkStart(vm.heap);
+    events.emit(EV_HEAP_TRACED);
+    events.phaseEnd('mark');
+    events.count('objectsMarked', tracer.objectsMarked);
+    events.count('bytesMarked', tracer.wordsMarked * WORD_BYTES);
+    this.phase = 'cleanup-pending';
+    this.allocator.resetBudget();
+  }
+
+  private cleanupPause(): void {
+    const heap = this.vm.heap;
+    const regions = heap.regions;
+    const events = this.events;
+    events.emit(EV_PREPARE, { kind: 'cleanup' });
+    this.allocator.retireRegion();
+    let freed = 0;
+    let humongousFreed = 0;
+    let scrubbed = 0;
+    const candidates: number[] = [];
+    const threshold = Math.floor((heap.regionWords * this.options.liveThresholdPercent) / 100);
+    for (let r = 0; r < heap.regionCount; r++) {
+      const kind = regions.kind[r];
+      if (kind === REGION_HUMONGOUS_START) {
+        if (humongousDead(heap, r)) { this.freeHumongous(r); humongousFreed++; }
+        continue;
+      }
+      if (kind === REGION_EDEN || kind === REGION_SURVIVOR) {
+        // dead young objects may point at old objects about to become fillers: fill them too
+        scrubbed += scrubRegion(heap, r);
+        continue;
+      }
+      if (kind !== REGION_OLD) continue;
+      const live = liveWordsAfterMarking(heap, r);
+      if (live === 0) { this.freeRegion(r); freed++; continue; }
+      scrubbed += scrubRegion(heap, r);
+      regions.liveWords[r] = live;
+      if (live < threshold) candidates.push(r);
+    }
+    events.phaseEnd('free-and-scrub');
+    const efficiency = (r: number) => (heap.regionWords - regions.liveWords[r]) / (1 + regions.liveWords[r]);
+    candidates.sort((a, b) => efficiency(b) - efficiency(a));
+    // keep only what is worth collecting: drop the least efficient tail worth less than heapWastePercent
+    let reclaimable = candidates.reduce((s, r) => s + heap.regionWords - regions.liveWords[r], 0);
+    const waste = (heap.heapWords * this.options.heapWastePercent) / 100;
+    while (candidates.length > 0 && reclaimable <= waste) {
+      const r = candidates.pop()!;
+      reclaimable -= heap.regionWords - regions.liveWords[r];
+    }
+    for (const r of candidates) this.remsets.track(r);
+    const rebuilt = candidates.length > 0 ? rebuildRememberedSets(heap, this.remsets) : 0;
+    events.phaseEnd('rebuild-remsets');
+    this.candidates = candidates;
+    this.candidatesAtCycleStart = candidates.length;
+    this.phase = candidates.length > 0 ? 'mixed' : 'young-only';
+    heap.free.sortLowFirst();
+    events.count('regionsReclaimedDead', freed);
+    events.count('humongousReclaimed', humongousFreed);
+    events.count('bytesScrubbed', scrubbed * WORD_BYTES);
+    events.count('candidates', candidates.length);
+    events.count('remsetEntriesRebuilt', rebuilt);
+    events.count('remsetBytes', this.remsets.committedBytes());
+    events.emit(EV_EVACUATED);
+    this.allocator.resetBudget();
+  }
+
+  // ---- full collection --------------------------------------------------------------------------
+
+  private fullCollection(): void {
+    const vm = this.vm;
+    const heap = vm.heap;
+    const regions = heap.regions;
+    const events = this.events;
+    events.emit(EV_PREPARE, { kind: 'full' });
+    this.allocator.retireRegion();
+    // everything pending is void: a full collection rebuilds what it needs
+    this.queue.clear();
+    const tracer = this.tracer;
+    tracer.reset();
+    tracer.markRoots(vm.mutators);
+    events.emit(EV_ROOTS_TRACED);
+    tracer.drain();
+    events.emit(EV_HEAP_TRACED);
+    events.phaseEnd('mark');
+    let humongousFreed = 0;
+    for (let r = 0; r < heap.regionCount; r++) {
+      if (regions.kind[r] === REGION_HUMONGOUS_START && !tracer.isMarked(regions.bottom(r))) { this.freeHumongous(r); humongousFreed++; }
+    }
+    const result = this.compactor.compact(vm.mutators, [REGION_EDEN, REGION_SURVIVOR, REGION_OLD], REGION_OLD);
+    events.phaseEnd('compact');
+    // after compaction: no young regions, no candidates; only humongous regions keep remembered sets
+    this.remsets.clearAll();
+    heap.meta.cards.fill(CARD_CLEAN);
+    this.edenRegions = [];
+    this.survivorRegions = [];
+    this.candidates = [];
+    this.phase = 'young-only';
+    for (let r = 0; r < heap.regionCount; r++) {
+      if (regions.kind[r] === REGION_FREE) continue;
+      if (regions.kind[r] === REGION_HUMONGOUS_START) this.remsets.track(r);
+    }
+    rebuildRememberedSets(heap, this.remsets);
+    heap.free.sortLowFirst();
+    events.phaseEnd('rebuild-remsets');
+    events.count('objectsMarked', tracer.objectsMarked);
+    events.count('bytesMoved', result.wordsMoved * WORD_BYTES);
+    events.count('regionsFreed', result.regionsFreed);
+    events.count('humongousReclaimed', humongousFreed);
+    events.emit(EV_EVACUATED);
+    this.afterPause();
+  }
+}
+
+export const REMSET_COLLECTOR_OPTIONS = {
+  remsetRepresentation: { default: 'bitmap', description: "remembered sets: 'bitmap' (per-source-region card bitmaps, the paper's) or 'sparse' (HotSpot's coarsening levels)" },
+  budgetPercent: { default: 5, description: 'eden size as a share of the heap when there is no pause-time goal (G1NewSizePercent)' },
+  minEdenPercent: { default: 5, description: 'smallest eden with a pause-time goal (G1NewSizePercent)' },
+  maxEdenPercent: { default: 60, description: 'largest eden with a pause-time goal (G1MaxNewSizePercent)' },
+  reservePercent: { default: 10, description: 'free regions kept back as to-space (G1ReservePercent)' },
+  tenuringThreshold: { default: 15, description: 'age at which a surviving object is promoted (MaxTenuringThreshold)' },
+  survivorRatio: { default: 8, description: 'survivor regions at most eden/this (SurvivorRatio)' },
+  ihopPercent: { default: 45, description: 'start a marking when old + humongous occupancy passes this share of the heap (InitiatingHeapOccupancyPercent)' },
+  liveThresholdPercent: { default: 85, description: 'old regions with less live data are mixed-collection candidates (G1MixedGCLiveThresholdPercent)' },
+  heapWastePercent: { default: 5, description: 'stop mixed collections when candidates hold less reclaimable space (G1HeapWastePercent)' },
+  mixedCountTarget: { default: 8, description: 'spread the candidates over this many mixed pauses (G1MixedGCCountTarget)' },
+  oldCsetRegionThresholdPercent: { default: 10, description: 'at most this share of the heap in old regions per mixed pause (G1OldCSetRegionThresholdPercent)' },
+  confidencePercent: { default: 50, description: 'prediction confidence: davg + (this/100) x stddev (G1ConfidencePercent)' },
+  refinementThresholdCards: { default: 0, description: 'the mutator refines dirty cards itself once this many are queued (0: an eighth of the heap\'s cards)' },
+  tlabWords: { default: DEFAULT_TLAB_WORDS, description: 'allocation buffer size in words' },
+};
+
+export function remsetOptions(o: Record<string, OptionValue>, fixed: { generational: boolean; pauseGoalMs: number }): RemsetCollectorOptions {
+  return {
+    generational: fixed.generational,
+    remsetRepresentation: String(o.remsetRepresentation) === 'sparse' ? 'sparse' : 'bitmap',
+    pauseGoalMs: fixed.pauseGoalMs,
+    confidencePercent: Number(o.confidencePercent),
+    budgetPercent: Number(o.budgetPercent),
+    minEdenPercent: Number(o.minEdenPercent),
+    maxEdenPercent: Number(o.maxEdenPercent),
+    reservePercent: Number(o.reservePercent),
+    tenuringThreshold: Number(o.tenuringThreshold),
+    survivorRatio: Number(o.survivorRatio),
+    ihopPercent: Number(o.ihopPercent),
+    liveThresholdPercent: Number(o.liveThresholdPercent),
+    heapWastePercent: Number(o.heapWastePercent),
+    mixedCountTarget: Number(o.mixedCountTarget),
+    oldCsetRegionThresholdPercent: Number(o.oldCsetRegionThresholdPercent),
+    refinementThresholdCards: Number(o.refinementThresholdCards),
+    tlabWords: Number(o.tlabWords),
+  };
+}
