@@ -15,6 +15,7 @@ import type { VerifyLevel } from '../vm-core/verifier.js';
 import type { Vm } from '../vm-core/vm.js';
 import type { Environment } from './environment.js';
 import { type PausePercentiles, pausePercentiles } from './percentiles.js';
+import { type RegionMetrics, regionMetrics } from './region-metrics.js';
 import type { ConcurrentPhaseRecord, PauseRecord, PauseRecorder } from './recorder.js';
 
 /** Bumped whenever a field changes meaning or goes away (adding fields keeps the version). */
@@ -77,6 +78,8 @@ export interface RunReport {
   concurrentCounters: Record<string, number>;
   /** The workload's result values and its RESULT line; null when the run failed. */
   result: { values: Record<string, number>; line: string } | null;
+  /** Region collectors: remembered-set footprint over time, cards scanned, pause-goal attainment (null for others). */
+  region?: RegionMetrics | null;
 }
 
 export interface RunReportInput {
@@ -129,6 +132,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
     concurrentPhases: recorder.concurrentPhases,
     concurrentCounters: recorder.concurrentCounters,
     result: input.result,
+    region: regionMetrics(pauses, input.configuration.heapBytes),
   };
   return report;
 }

@@ -5,6 +5,7 @@
  */
 import { formatBytes } from '../vm-core/sizes.js';
 import { PERCENTILE_POINTS } from './percentiles.js';
+import { regionMetrics } from './region-metrics.js';
 import type { RunReport } from './run-report.js';
 
 /** Milliseconds with as many decimals as their size deserves: 0.042, 3.14, 127.3. */
@@ -57,6 +58,15 @@ export function runSummary(report: RunReport): string {
   const barriers = Object.entries(report.barrierCounters)
     .map(([name, b]) => `${name} fast ${b.fast} slow ${b.slow} filtered ${b.filtered}`);
   if (barriers.length) lines.push(`${label('barriers')}${barriers.join('; ')}`);
+  const region = regionMetrics(report.pauses, c.heapBytes);
+  if (region?.remsets) {
+    const r = region.remsets;
+    lines.push(`${label('remsets')}peak ${formatBytes(r.peakBytes)} (${formatPercent(r.peakOfHeap)} of heap, at most ${formatPercent(r.peakOfUsed)} of used); ${region.cardsScanned} cards scanned`);
+  }
+  if (region?.pauseGoal) {
+    const g = region.pauseGoal;
+    lines.push(`${label('pause goal')}${g.goalMs} ms: ${g.withinGoal}/${g.youngAndMixed} young+mixed pauses within (${formatPercent(g.share)}); predicted vs actual: mean error ${formatMs(g.meanAbsErrorMs)} ms`);
+  }
   if (report.outcome !== 'ok') lines.push(`${label('outcome')}${report.outcome}: ${report.error ?? ''}`);
   if (report.result) lines.push(report.result.line);
   return lines.join('\n');

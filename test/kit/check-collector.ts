@@ -93,6 +93,8 @@ export interface RunStats {
   counters: Record<string, number>;
   /** How often a pause was reclassified, by kind (e.g. 'evacuation-failure'). */
   reclassified: Record<string, number>;
+  /** Pauses by the kind announced in their prepare event (young, mixed, remark, cleanup, full, evacuation...). */
+  pauseKinds: Record<string, number>;
   /** Regions flagged evacFailed in the region table, as a listener saw at phase ends (most per pause, summed). */
   regionsFlaggedEvacFailed: number;
   /** Regions in use when a pause stopped the mutators and free when it resumed them (read from the region table). */
@@ -212,6 +214,7 @@ class StatsListener implements GcEventListener {
   pauses = 0;
   readonly counters: Record<string, number> = {};
   readonly reclassified: Record<string, number> = {};
+  readonly pauseKinds: Record<string, number> = {};
   /** Regions flagged evacFailed in the region table at some phase end, summed over pauses. */
   regionsFlaggedEvacFailed = 0;
   regionsReleased = 0;
@@ -223,7 +226,8 @@ class StatsListener implements GcEventListener {
     this.kindsAtStop = new Uint8Array(vm.heap.regionCount);
   }
 
-  pauseEvent(name: string): void {
+  pauseEvent(name: string, _timeMs: number, detail: { kind?: string }): void {
+    if (name === 'prepare' && detail.kind) this.pauseKinds[detail.kind] = (this.pauseKinds[detail.kind] ?? 0) + 1;
     const kinds = this.vm.heap.regions.kind;
     if (name === 'mutators-stopped') this.kindsAtStop.set(kinds);
     if (name === 'mutators-resumed') {
@@ -280,7 +284,7 @@ export function runProgram(program: Program): RunStats {
   const m = vm.newMutator(ROOT_SLOTS);
   const stats: RunStats = {
     ops: program.ops.length, allocations: 0, humongousAllocations: 0, skippedAllocations: 0, pauses: 0,
-    counters: listener.counters, reclassified: listener.reclassified, regionsFlaggedEvacFailed: 0, regionsReleased: 0, humongousReleased: 0, outOfMemory: 0,
+    counters: listener.counters, reclassified: listener.reclassified, pauseKinds: listener.pauseKinds, regionsFlaggedEvacFailed: 0, regionsReleased: 0, humongousReleased: 0, outOfMemory: 0,
   };
   for (let k = 0; k < program.ops.length; k++) {
     const step = interp.resolve(program.ops[k]);
@@ -350,6 +354,7 @@ function addStats(total: CheckSummary, s: RunStats): void {
   total.outOfMemory += s.outOfMemory;
   for (const [k, v] of Object.entries(s.counters)) total.counters[k] = (total.counters[k] ?? 0) + v;
   for (const [k, v] of Object.entries(s.reclassified)) total.reclassified[k] = (total.reclassified[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(s.pauseKinds)) total.pauseKinds[k] = (total.pauseKinds[k] ?? 0) + v;
 }
 
 /**
@@ -363,7 +368,7 @@ export function checkCollector(plugin: CollectorPlugin, options: CheckCollectorO
   const path = options.path ?? (options.seed === undefined ? process.env.HEAPLAB_PATH || undefined : undefined);
   const summary: CheckSummary = {
     runs: 0, seed, ops: 0, allocations: 0, humongousAllocations: 0, skippedAllocations: 0, pauses: 0,
-    counters: {}, reclassified: {}, regionsFlaggedEvacFailed: 0, regionsReleased: 0, humongousReleased: 0, outOfMemory: 0,
+    counters: {}, reclassified: {}, pauseKinds: {}, regionsFlaggedEvacFailed: 0, regionsReleased: 0, humongousReleased: 0, outOfMemory: 0,
   };
   let shrinking = false;
   fc.assert(

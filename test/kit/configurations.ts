@@ -64,6 +64,24 @@ export function standardConfigurations(plugin: CollectorPlugin): KitConfiguratio
       },
     });
   }
+  if ('tenuringThreshold' in plugin.options && 'ihopPercent' in plugin.options) {
+    // the remembered-set collectors: age and promote quickly and mark early, so that
+    // young, mixed, remark/cleanup, eager humongous reclaim, evacuation failure and
+    // full collections all happen on a heap of a few regions
+    configs.push({
+      name: 'generations',
+      weight: 3,
+      options: {
+        label: 'generations',
+        regionBytes,
+        heapBytes: 24 * 1024,
+        liveFraction: 0.7,
+        gcWeight: 1,
+        outOfMemory: 'end',
+        collectorOptions: ownOptions(plugin, { tenuringThreshold: 1, ihopPercent: 10, budgetPercent: 10, reservePercent: 0, liveThresholdPercent: 95, heapWastePercent: 0, survivorRatio: 100 }),
+      },
+    });
+  }
   return configs;
 }
 

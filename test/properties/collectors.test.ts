@@ -84,6 +84,19 @@ for (const plugin of listCollectors()) {
       });
     }
 
+    if (configs.some((c) => c.name === 'generations')) {
+      it('coverage: young, mixed, remark, cleanup, full and evacuation-failure pauses and eager humongous reclaim all happened', { timeout: TIMEOUT_MS }, () => {
+        const s = summaryOf('generations');
+        for (const kind of ['young', 'mixed', 'remark', 'cleanup', 'full']) {
+          expect(s.pauseKinds[kind] ?? 0, `pauses of kind ${kind}`).toBeGreaterThan(0);
+        }
+        expect(s.reclassified['evacuation-failure'] ?? 0, 'evacuation failures').toBeGreaterThan(0);
+        expect(s.counters.humongousReclaimed ?? 0, 'humongous objects reclaimed').toBeGreaterThan(0);
+        expect(s.counters.bytesPromoted ?? 0, 'bytes promoted').toBeGreaterThan(0);
+        expect(s.counters.cardsScanned ?? 0, 'cards scanned').toBeGreaterThan(0);
+      });
+    }
+
     if (configs.some((c) => c.name === 'evac-fail')) {
       it('coverage: evacuation failure really happened (region table flags and the collector\'s own account agree)', { timeout: TIMEOUT_MS }, () => {
         const s = summaryOf('evac-fail');

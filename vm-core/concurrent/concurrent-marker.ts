@@ -133,8 +133,14 @@ export class ConcurrentMarker {
     this.satb = this.closure.satb;
   }
 
-  /** Spawns the marker worker over heap's shared buffers and waits until it is ready. */
-  static async start(heap: Heap, options: ConcurrentMarkerOptions = {}): Promise<ConcurrentMarker> {
+  /**
+   * Spawns the marker worker over heap's shared buffers without waiting for it:
+   * the worker starts on its own thread (it needs no turn of this thread's event
+   * loop), and `ready` turns true once it has acknowledged (~40 ms). For callers
+   * that never yield to the event loop, e.g. a collector inside a synchronous
+   * run. The worker is unref'd: it never keeps the process alive.
+   */
+  static spawn(heap: Heap, options: ConcurrentMarkerOptions = {}): ConcurrentMarker {
     const url = options.workerUrl ?? defaultWorkerUrl();
     if (url.protocol === 'file:' && !existsSync(fileURLToPath(url))) {
       throw new Error(`concurrent marker: the compiled worker ${fileURLToPath(url)} does not exist; workers run compiled JavaScript, so build first (npm run build)`);
@@ -143,21 +149,55 @@ export class ConcurrentMarker {
     const buffers = newMarkerBuffers(grayCapacity, options.satbCapacity ?? 1 << 18);
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(url, { workerData: { buffers, heap: heapBuffers(heap), port: port2 }, transferList: [port2] });
-    const control = new Int32Array(buffers.control, 0, CONTROL_INTS);
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error) => { clearInterval(poll); reject(new Error(`concurrent marker: the worker failed to start: ${e.message}`)); };
-      const poll = setInterval(() => {
-        if (Atomics.load(control, ACK) === 0) return;
-        clearInterval(poll);
-        worker.off('error', onError);
-        if (Atomics.load(control, STATE) === STATE_FAILED) reject(new Error(`concurrent marker: ${readErrorText(buffers.error)}`));
-        else resolve();
-      }, 1);
-      worker.once('error', onError);
-    });
     worker.unref();
     port1.unref();
-    return new ConcurrentMarker(heap, worker, port1, buffers, options.ackTimeoutMs ?? 30_000);
+    const marker = new ConcurrentMarker(heap, worker, port1, buffers, options.ackTimeoutMs ?? 30_000);
+    worker.on('error', (e: Error) => { marker.startError = e; });
+    return marker;
+  }
+
+  /** Spawns the marker worker over heap's shared buffers and waits until it is ready. */
+  static async start(heap: Heap, options: ConcurrentMarkerOptions = {}): Promise<ConcurrentMarker> {
+    const marker = ConcurrentMarker.spawn(heap, options);
+    const control = marker.control;
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (marker.startError) {
+          clearInterval(poll);
+          reject(new Error(`concurrent marker: the worker failed to start: ${marker.startError.message}`));
+          return;
+        }
+        if (Atomics.load(control, ACK) === 0) return;
+        clearInterval(poll);
+        if (Atomics.load(control, STATE) === STATE_FAILED) reject(new Error(`concurrent marker: ${readErrorText(marker.closure.buffers.error)}`));
+        else resolve();
+      }, 1);
+    });
+    return marker;
+  }
+
+  /** The worker failed to load (an 'error' event; only seen when this thread's event loop turns). */
+  private startError: Error | null = null;
+
+  /** The worker has started and acknowledged, and has not failed or exited (non-blocking). */
+  get ready(): boolean {
+    if (this.exited || this.startError) return false;
+    const control = this.control;
+    if (Atomics.load(control, ACK) === 0) return false;
+    const state = Atomics.load(control, STATE);
+    return state !== STATE_FAILED && state !== STATE_EXITED;
+  }
+
+  /** The worker can no longer be used (it failed, exited or was terminated). */
+  get unusable(): boolean {
+    if (this.exited || this.startError) return true;
+    const state = Atomics.load(this.control, STATE);
+    return state === STATE_FAILED || state === STATE_EXITED;
+  }
+
+  /** The heap whose buffers the worker currently marks. */
+  get attachedHeap(): Heap {
+    return this.heap;
   }
 
   /** Points the (idle) worker at another heap's buffers; the marker's queues are kept. Not during a cycle. */
@@ -174,15 +214,19 @@ export class ConcurrentMarker {
    * Concurrent start, in a pause with every TLAB retired: clears the next mark
    * bitmap and the per-region live words, sets each region's TAMS to its top,
    * marks and pushes the non-null roots[0..rootCount), and starts the worker.
+   * With keepTams the caller has set TAMS itself: a generational collector sets
+   * TAMS = bottom for young and free regions, so the marker never reads or marks
+   * young objects (they move during the cycle) and every region claimed during
+   * the cycle is implicitly live.
    */
-  beginCycle(roots: Int32Array, rootCount: number): void {
+  beginCycle(roots: Int32Array, rootCount: number, options: { keepTams?: boolean } = {}): void {
     if (this.active) throw new Error('concurrent marker: beginCycle while a cycle is active (remark first)');
     if (this.exited) throw new Error('concurrent marker: terminated');
     const heap = this.heap;
     const regions = heap.regions;
     heap.meta.markBitmap.fill(0);
     regions.liveWords.fill(0);
-    regions.tams.set(regions.top);
+    if (!options.keepTams) regions.tams.set(regions.top);
     const control = this.control;
     Atomics.store(control, SATB_HEAD, 0);
     Atomics.store(control, SATB_TAIL, 0);
@@ -248,6 +292,26 @@ export class ConcurrentMarker {
       workerObjectsMarked: workerObjects,
       workerBusyMs,
     };
+  }
+
+  /**
+   * Abandons the active cycle, in a pause: stops the worker at a safe point of
+   * its loop and drops its gray stack and every queued SATB entry. The marks
+   * made so far mean nothing afterwards (a full collection discards the cycle).
+   */
+  abort(): void {
+    if (!this.active) return;
+    this.command(CMD_STOP);
+    const closure = this.closure;
+    closure.load();
+    closure.sp = 0;
+    closure.overflow = false;
+    closure.publish();
+    const control = this.control;
+    Atomics.store(control, SATB_TAIL, Atomics.load(control, SATB_HEAD));
+    this.pendingCount = 0;
+    this.active = false;
+    this.release(CMD_IDLE);
   }
 
   /** Marked in the current/last cycle, or at/above its region's TAMS (allocated since the snapshot). */

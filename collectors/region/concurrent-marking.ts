@@ -1,0 +1,280 @@
+/**
+ * Concurrent SATB marking for the remembered-set collector (the CRE element of
+ * Zhao & Blackburn 2020; G1's concurrent cycle, Detlefs et al. 2004, HotSpot's
+ * G1ConcurrentMark), driven by remset-collector.ts over the worker-thread
+ * marker of vm-core/concurrent/:
+ *
+ *   concurrent start  piggy-backed on a young pause once old + humongous occupancy passes
+ *                     ihopPercent, after its evacuation (eden empty, survivors just copied):
+ *                     TAMS = top for old and humongous regions, TAMS = bottom for every other
+ *                     region (eden, survivor, free), so the marker never reads or marks a young
+ *                     object and every region claimed during the cycle (eden, survivor, the old
+ *                     regions promotions go to, new humongous objects) is implicitly live;
+ *                     roots = the mutators' roots plus every reference held by every object in
+ *                     the survivor regions (the root-region scan, done here in the pause: young
+ *                     objects are never marked, they are roots). The pause stays kind 'young'
+ *                     and counts `concurrentStart` (HotSpot: "Pause Young (Concurrent Start)").
+ *   concurrent mark   the worker marks while the mutator runs; SATB buffers reach the marker
+ *                     (onSatbBuffer). Young pauses go on (they move only young objects, whose
+ *                     regions have TAMS = bottom, and promote into fresh regions above TAMS);
+ *                     no mixed pause, no eager humongous reclaim, nothing below TAMS is freed.
+ *                     Bracketed by concurrent-start / concurrent-end events ('mark').
+ *   remark            a pause (kind 'remark') once the marker is idle (polled on allocation
+ *                     slow paths): SATB buffers were flushed by the pause, marker.remark
+ *                     completes the closure on this thread, the SATB barrier goes off.
+ *   cleanup           a pause (kind 'cleanup') as with stop-the-world marking: live words are
+ *                     marked words below TAMS + (top - TAMS) in both paths.
+ *
+ * Why the root-region scan is enough: at the snapshot every young object is a
+ * survivor, and every reference any survivor holds is marked at the start; a
+ * path from the roots to an old object through young objects therefore meets a
+ * marked object; references overwritten later go through SATB. Objects that
+ * existed at the snapshot and are reachable at remark were reachable at the
+ * snapshot, so they are marked.
+ *
+ * One marker worker serves the process: it is spawned (synchronously; ~40 ms
+ * until ready, no event-loop turn needed) by the first collector that wants it,
+ * unref'd so it never keeps the process alive, and re-attached to whichever
+ * heap starts a cycle. A collector whose cycle is still active when another
+ * heap's collector starts one (tests run many VMs one after another, often
+ * ending mid-cycle) loses it: the marker is aborted, and the losing collector
+ * discards its cycle at its next look (no region is freed on a discarded
+ * cycle's marks). When the worker is not ready yet (or cannot start), a cycle
+ * runs stop-the-world instead and is counted (`concurrentMarkFallbacks`).
+ *
+ * Verifier (any level but off): at concurrent start the old/humongous objects
+ * below TAMS reachable from the roots are recorded; at remark each of them,
+ * and each old/humongous object below TAMS reachable from the roots now
+ * (through any object, young ones included), must be marked: the SATB
+ * invariant.
+ */
+import { ConcurrentMarker, type RemarkResult } from '../../vm-core/concurrent/concurrent-marker.js';
+import type { Heap } from '../../vm-core/heap.js';
+import * as layout from '../../vm-core/layout.js';
+import type { Mutator } from '../../vm-core/mutator.js';
+import * as regionTable from '../../vm-core/region-table.js';
+import * as typeRegistry from '../../vm-core/type-registry.js';
+
+const { HEADER_WORDS, TYPE_SHIFT } = layout;
+const { REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_OLD } = regionTable;
+const { TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
+
+interface SharedMarker {
+  marker: ConcurrentMarker | null;
+  /** Why the worker could not be spawned (then every cycle falls back to stop-the-world). */
+  error: string | null;
+  owner: ConcurrentMarking | null;
+}
+
+const shared: SharedMarker = { marker: null, error: null, owner: null };
+
+/** The process's marker worker, spawning it on first use (null if it cannot start). */
+function sharedMarker(heap: Heap): ConcurrentMarker | null {
+  if (shared.marker && shared.marker.unusable && shared.error === null) {
+    shared.error = 'the marker worker failed or exited';
+  }
+  if (shared.marker === null && shared.error === null) {
+    try {
+      shared.marker = ConcurrentMarker.spawn(heap);
+    } catch (e) {
+      shared.error = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return shared.error === null ? shared.marker : null;
+}
+
+/** Ends the process's marker worker (optional: it is unref'd and never keeps the process alive). */
+export async function terminateSharedMarker(): Promise<void> {
+  const marker = shared.marker;
+  shared.marker = null;
+  shared.owner = null;
+  shared.error = null;
+  if (marker) await marker.terminate();
+}
+
+/** The references of obj's slots (contiguous after the header). */
+function refSlots(words: Int32Array, typeKind: Int32Array, typeRefs: Int32Array, obj: number): number {
+  const type = words[obj] >>> TYPE_SHIFT;
+  const k = typeKind[type];
+  return k === TYPE_STRUCT ? typeRefs[type] : k === TYPE_REF_ARRAY ? words[obj + 1] : 0;
+}
+
+export class ConcurrentMarking {
+  private roots = new Int32Array(1024);
+  private active = false;
+  /** Old/humongous objects below TAMS reachable at concurrent start (verifier only). */
+  private snapshot: Int32Array | null = null;
+  /** concurrent-end was emitted for the current cycle. */
+  markEnded = false;
+  lastResult: RemarkResult | null = null;
+
+  constructor(private readonly heap: Heap) {
+    sharedMarker(heap); // spawn early: it takes ~40 ms to become ready
+  }
+
+  /** A cycle of this collector is running on the marker. */
+  get cycleActive(): boolean {
+    return this.active && shared.owner === this;
+  }
+
+  /** A cycle was started but another heap took the marker since: it must be discarded. */
+  get lost(): boolean {
+    return this.active && shared.owner !== this;
+  }
+
+  /** Why concurrent marking is unavailable, if it is. */
+  get unavailableReason(): string | null {
+    return shared.error;
+  }
+
+  /**
+   * Concurrent start, in a pause after a young evacuation (TLABs retired, eden
+   * empty). Returns false, changing nothing, when the marker is not ready.
+   */
+  begin(mutators: readonly Mutator[], survivorRegions: readonly number[], verify: boolean): boolean {
+    const heap = this.heap;
+    const marker = sharedMarker(heap);
+    if (marker === null || !marker.ready) return false;
+    const previous = shared.owner;
+    if (previous !== null && previous !== this) shared.owner = null; // previous.lost from now on
+    if (marker.cycleActive) marker.abort();
+    if (marker.attachedHeap !== heap) marker.attach(heap);
+
+    // TAMS: top for old and humongous regions, bottom for everything else
+    const regions = heap.regions;
+    const kinds = regions.kind;
+    const tams = regions.tams;
+    for (let r = 0; r < heap.regionCount; r++) {
+      const k = kinds[r];
+      tams[r] = k === REGION_OLD || k === REGION_HUMONGOUS_START || k === REGION_HUMONGOUS_CONT ? regions.top[r] : regions.bottom(r);
+    }
+
+    // roots: the mutators' root slots and the root-region scan of the survivors
+    let n = 0;
+    for (const m of mutators) {
+      for (let i = 0; i < m.sp; i++) {
+        const v = m.roots[i];
+        if (v !== 0) n = this.pushRoot(n, v);
+      }
+    }
+    const words = heap.words;
+    const typeKind = heap.types.kind;
+    const typeRefs = heap.types.refs;
+    for (const r of survivorRegions) {
+      const top = regions.top[r];
+      for (let obj = regions.bottom(r); obj < top; obj += heap.sizeOf(obj)) {
+        for (let s = obj + HEADER_WORDS, end = s + refSlots(words, typeKind, typeRefs, obj); s < end; s++) {
+          const v = words[s];
+          if (v !== 0) n = this.pushRoot(n, v);
+        }
+      }
+    }
+    this.snapshot = verify ? reachableBelowTams(heap, mutators) : null;
+    marker.beginCycle(this.roots, n, { keepTams: true });
+    shared.owner = this;
+    this.active = true;
+    this.markEnded = false;
+    for (const m of mutators) m.marking = true;
+    return true;
+  }
+
+  private pushRoot(n: number, v: number): number {
+    if (n === this.roots.length) {
+      const bigger = new Int32Array(this.roots.length * 2);
+      bigger.set(this.roots);
+      this.roots = bigger;
+    }
+    this.roots[n] = v;
+    return n + 1;
+  }
+
+  /** Overwritten references from a mutator's SATB buffer. */
+  enqueueSatb(refs: Int32Array, n: number): void {
+    if (this.cycleActive) shared.marker!.enqueueSatb(refs, n);
+  }
+
+  /** The worker has run out of work (cheap; call on allocation slow paths). */
+  get idle(): boolean {
+    return this.cycleActive && shared.marker!.idle;
+  }
+
+  /** Remark, in a pause (SATB buffers already flushed): completes the closure, SATB barrier off. */
+  remark(mutators: readonly Mutator[]): RemarkResult {
+    if (!this.cycleActive) throw new Error('concurrent marking: remark without an active cycle');
+    let n = 0;
+    for (const m of mutators) {
+      for (let i = 0; i < m.sp; i++) {
+        const v = m.roots[i];
+        if (v !== 0) n = this.pushRoot(n, v);
+      }
+    }
+    const result = shared.marker!.remark(this.roots, n);
+    this.finish(mutators);
+    this.lastResult = result;
+    return result;
+  }
+
+  /** Discards the cycle (full collection, or the marker was taken by another heap). */
+  abort(mutators: readonly Mutator[]): void {
+    if (this.cycleActive) shared.marker!.abort();
+    this.finish(mutators);
+  }
+
+  private finish(mutators: readonly Mutator[]): void {
+    if (shared.owner === this) shared.owner = null;
+    this.active = false;
+    for (const m of mutators) {
+      m.marking = false;
+      m.satbCount = 0;
+    }
+  }
+
+  /**
+   * The SATB invariant, after remark: every old/humongous object below TAMS
+   * reachable now, or reachable at concurrent start, is marked.
+   */
+  checkSatbInvariant(mutators: readonly Mutator[], problems: string[]): void {
+    const heap = this.heap;
+    const bitmap = heap.meta.markBitmap;
+    const marked = (o: number) => ((bitmap[o >> 6] >>> ((o >> 1) & 31)) & 1) !== 0;
+    const check = (list: Int32Array, what: string) => {
+      for (let i = 0; i < list.length && problems.length < 20; i++) {
+        const o = list[i];
+        if (!marked(o)) problems.push(`SATB: object at ${o} (region ${o >> heap.logRegionWords}, below TAMS ${heap.regions.tams[o >> heap.logRegionWords]}) ${what} is not marked at remark`);
+      }
+    };
+    check(reachableBelowTams(heap, mutators), 'reachable from the roots');
+    if (this.snapshot) check(this.snapshot, 'reachable at concurrent start');
+    this.snapshot = null;
+  }
+}
+
+/** Old and humongous objects below TAMS reachable from the mutators' roots through any objects. */
+function reachableBelowTams(heap: Heap, mutators: readonly Mutator[]): Int32Array {
+  const words = heap.words;
+  const typeKind = heap.types.kind;
+  const typeRefs = heap.types.refs;
+  const regions = heap.regions;
+  const log = heap.logRegionWords;
+  const seen = new Uint32Array((heap.heapWords >> 6) + 1);
+  let stack = new Int32Array(1024);
+  let sp = 0;
+  const out: number[] = [];
+  const visit = (v: number) => {
+    if (v === 0) return;
+    const bit = 1 << ((v >> 1) & 31);
+    if ((seen[v >> 6] & bit) !== 0) return;
+    seen[v >> 6] |= bit;
+    const r = v >> log;
+    const k = regions.kind[r];
+    if ((k === REGION_OLD || k === REGION_HUMONGOUS_START) && v < regions.tams[r]) out.push(v);
+    if (sp === stack.length) { const b = new Int32Array(sp * 2); b.set(stack); stack = b; }
+    stack[sp++] = v;
+  };
+  for (const m of mutators) for (let i = 0; i < m.sp; i++) visit(m.roots[i]);
+  while (sp > 0) {
+    const obj = stack[--sp];
+    for (let s = obj + HEADER_WORDS, end = s + refSlots(words, typeKind, typeRefs, obj); s < end; s++) visit(words[s]);
+  }
+  return Int32Array.from(out);
+}
