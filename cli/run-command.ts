@@ -23,6 +23,7 @@ interface RunFlags {
   param: string[];
   gcOpt: string[];
   pauseGoal?: string;
+  concurrentMark?: string;
   verify: string;
   stressGc: string;
   barrierCounters: boolean;
@@ -53,6 +54,12 @@ export function parseInteger(text: string, flag: string, min: number): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag}: ${text} must be an integer of at least ${min}`);
   return n;
+}
+
+export function parseOnOff(text: string, flag: string): string {
+  const t = text.trim().toLowerCase();
+  if (t !== 'on' && t !== 'off') throw new UsageError(`${flag}: '${text}' is not on or off`);
+  return t;
 }
 
 export function parseVerifyLevel(text: string): VerifyLevel {
@@ -113,6 +120,7 @@ export function runOptionsFromFlags(flags: RunFlags): RunOptions {
     collectorOptions: {
       ...parsePairs(flags.gcOpt, '--gc-opt'),
       ...(flags.pauseGoal !== undefined ? { pauseGoalMs: String(parseInteger(flags.pauseGoal, '--pause-goal', 1)) } : {}),
+      ...(flags.concurrentMark !== undefined ? { concurrentMark: parseOnOff(flags.concurrentMark, '--concurrent-mark') } : {}),
     },
     verify: parseVerifyLevel(flags.verify),
     stressGc: parseInteger(flags.stressGc, '--stress-gc', 0),
@@ -135,6 +143,7 @@ export function registerRunCommand(program: Command): void {
     .option('-p, --param <k=v>', 'workload parameter (repeatable)', collect, [])
     .option('-g, --gc-opt <k=v>', 'collector option (repeatable)', collect, [])
     .option('--pause-goal <ms>', 'pause-time goal for collectors that have one (g1; MaxGCPauseMillis), the same as --gc-opt pauseGoalMs=<ms>')
+    .option('--concurrent-mark <on|off>', 'concurrent marking for collectors that have it (cre, g1), the same as --gc-opt concurrentMark=on|off')
     .option('--verify <level>', `heap verification before and after every pause: ${VERIFY_LEVELS.join('|')}`, 'off')
     .option('--stress-gc <n>', 'collect at every n-th allocation and poison freed memory (0: off)', '0')
     .option('--no-barrier-counters', 'do not count barrier fast/slow/filtered outcomes')

@@ -104,6 +104,9 @@ export class ConcurrentMarking {
   private active = false;
   /** Old/humongous objects below TAMS reachable at concurrent start (verifier only). */
   private snapshot: Int32Array | null = null;
+  /** The verifier should record the snapshot (after the concurrent-start pause) / check the SATB invariant (after remark). */
+  private snapshotDue = false;
+  private invariantDue = false;
   /** concurrent-end was emitted for the current cycle. */
   markEnded = false;
   lastResult: RemarkResult | null = null;
@@ -131,14 +134,19 @@ export class ConcurrentMarking {
    * Concurrent start, in a pause after a young evacuation (TLABs retired, eden
    * empty). Returns false, changing nothing, when the marker is not ready.
    */
-  begin(mutators: readonly Mutator[], survivorRegions: readonly number[], verify: boolean): boolean {
+  begin(mutators: readonly Mutator[], survivorRegions: readonly number[]): boolean {
     const heap = this.heap;
     const marker = sharedMarker(heap);
     if (marker === null || !marker.ready) return false;
     const previous = shared.owner;
     if (previous !== null && previous !== this) shared.owner = null; // previous.lost from now on
-    if (marker.cycleActive) marker.abort();
-    if (marker.attachedHeap !== heap) marker.attach(heap);
+    try {
+      if (marker.cycleActive) marker.abort();
+      if (marker.attachedHeap !== heap) marker.attach(heap);
+    } catch (e) {
+      shared.error = e instanceof Error ? e.message : String(e);
+      return false;
+    }
 
     // TAMS: top for old and humongous regions, bottom for everything else
     const regions = heap.regions;
@@ -169,7 +177,9 @@ export class ConcurrentMarking {
         }
       }
     }
-    this.snapshot = verify ? reachableBelowTams(heap, mutators) : null;
+    this.snapshot = null;
+    this.snapshotDue = true;
+    this.invariantDue = false;
     marker.beginCycle(this.roots, n, { keepTams: true });
     shared.owner = this;
     this.active = true;
@@ -210,6 +220,7 @@ export class ConcurrentMarking {
     }
     const result = shared.marker!.remark(this.roots, n);
     this.finish(mutators);
+    this.invariantDue = true;
     this.lastResult = result;
     return result;
   }
@@ -221,11 +232,29 @@ export class ConcurrentMarking {
   }
 
   private finish(mutators: readonly Mutator[]): void {
+    this.snapshotDue = false;
+    this.invariantDue = false;
     if (shared.owner === this) shared.owner = null;
     this.active = false;
     for (const m of mutators) {
       m.marking = false;
       m.satbCount = 0;
+    }
+  }
+
+  /**
+   * The verifier's hook after every pause (checkInvariants 'after ...', so its
+   * time is not pause time): after the concurrent-start pause it records what
+   * is reachable at the snapshot; after remark it checks the SATB invariant.
+   */
+  verifyAfterPause(mutators: readonly Mutator[], problems: string[]): void {
+    if (this.snapshotDue) {
+      this.snapshotDue = false;
+      if (this.cycleActive) this.snapshot = reachableBelowTams(this.heap, mutators);
+    }
+    if (this.invariantDue) {
+      this.invariantDue = false;
+      this.checkSatbInvariant(mutators, problems);
     }
   }
 

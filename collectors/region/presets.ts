@@ -4,13 +4,16 @@
  * Each preset fixes its switches for the whole process (so V8 sees one barrier
  * class); users pick one with --collector.
  *
- *   preset  remsets  generations  pause goal  barrier     collector
- *   evac    -        -            -           none        region-collector.ts (SIM: full-heap trace each pause)
- *   rem     yes      -            -           card post   remset-collector.ts
- *   gen     yes      yes          -           card post   remset-collector.ts
- *   g1      yes      yes          yes (200)   card post   remset-collector.ts + g1-policy.ts
+ *   preset  remsets  generations  conc. mark  pause goal  barrier          collector
+ *   evac    -        -            -           -           none             region-collector.ts (SIM: full-heap trace each pause)
+ *   rem     yes      -            -           -           card post        remset-collector.ts
+ *   gen     yes      yes          -           -           card post        remset-collector.ts
+ *   cre     yes      -            yes         -           SATB + card      remset-collector.ts + concurrent-marking.ts
+ *   g1      yes      yes          yes         yes (200)   SATB + card      remset-collector.ts + g1-policy.ts + concurrent-marking.ts
  *
- * (Concurrent marking, the paper's CRE element, is a later switch.)
+ * cre and g1 take `concurrentMark` (default on; --concurrent-mark off or
+ * --gc-opt concurrentMark=off marks stop-the-world as rem and gen do, with the
+ * same barrier class, whose SATB half then costs one check per store).
  */
 import type { CollectorConstraints, CollectorPlugin } from '../../vm-core/collector.js';
 import { evac } from './region-collector.js';
@@ -41,15 +44,34 @@ export const gen: CollectorPlugin = {
   create: (vm, o) => new RemsetCollector(vm, remsetOptions(o, { generational: true, pauseGoalMs: 0 })),
 };
 
+const CONCURRENT_CONSTRAINTS: CollectorConstraints = {
+  ...REMSET_CONSTRAINTS,
+  concurrent: true,
+  barriers: { preWrite: 'satb', postWrite: 'card', read: 'none' },
+};
+
+const CONCURRENT_MARK_OPTION = {
+  concurrentMark: { default: true, description: 'mark concurrently on a worker thread (SATB); off: stop-the-world marking; --concurrent-mark on|off sets it' },
+};
+
+export const cre: CollectorPlugin = {
+  name: 'cre',
+  description: 'remembered sets + concurrent SATB marking on a worker thread, non-generational (CRE in Zhao & Blackburn 2020)',
+  constraints: CONCURRENT_CONSTRAINTS,
+  options: { ...CONCURRENT_MARK_OPTION, ...REMSET_COLLECTOR_OPTIONS },
+  create: (vm, o) => new RemsetCollector(vm, remsetOptions(o, { generational: false, pauseGoalMs: 0 })),
+};
+
 export const g1: CollectorPlugin = {
   name: 'g1',
-  description: 'generational remembered-set region collector with a pause-time goal and G1-style prediction (G1; marking stop-the-world for now)',
-  constraints: { ...REMSET_CONSTRAINTS, generational: true },
+  description: 'generational remembered-set region collector with concurrent SATB marking, a pause-time goal and G1-style prediction (G1)',
+  constraints: { ...CONCURRENT_CONSTRAINTS, generational: true },
   options: {
     pauseGoalMs: { default: 200, description: 'pause-time goal in ms (MaxGCPauseMillis); --pause-goal sets it' },
+    ...CONCURRENT_MARK_OPTION,
     ...REMSET_COLLECTOR_OPTIONS,
   },
   create: (vm, o) => new RemsetCollector(vm, remsetOptions(o, { generational: true, pauseGoalMs: Number(o.pauseGoalMs) })),
 };
 
-export const REGION_FAMILY: CollectorPlugin[] = [evac, rem, gen, g1];
+export const REGION_FAMILY: CollectorPlugin[] = [evac, rem, gen, cre, g1];

@@ -18,16 +18,20 @@
  *   copy            copied objects are scanned until the closure is complete
  *   other           failed regions retained, regions freed, humongous reclaimed
  *
- * Marking (stop-the-world here; marking-cycle.ts) starts when old and humongous
- * occupancy pass `ihopPercent` (InitiatingHeapOccupancyPercent): a remark pause
- * marks, a cleanup pause frees, scrubs and picks candidates; mixed pauses follow
- * while the candidates hold more than `heapWastePercent` of reclaimable space.
+ * Marking starts when old and humongous occupancy pass `ihopPercent`
+ * (InitiatingHeapOccupancyPercent). Stop-the-world (marking-cycle.ts; rem, gen,
+ * g1 with concurrentMark off): a remark pause marks. Concurrent (cre, g1;
+ * concurrent-marking.ts): a young pause starts the cycle, a worker thread marks
+ * while the mutator runs and young pauses go on, a remark pause finishes it.
+ * Either way a cleanup pause frees, scrubs and picks candidates; mixed pauses
+ * follow while the candidates hold more than `heapWastePercent` of reclaimable
+ * space.
  * When a pause cannot make room, the last-ditch collection compacts the whole
  * heap (vm-core/compactor.ts).
  */
 import type { Collector, OptionValue } from '../../vm-core/collector.js';
 import { Compactor } from '../../vm-core/compactor.js';
-import { EV_EVACUATED, EV_HEAP_TRACED, EV_PREPARE, EV_ROOTS_TRACED } from '../../vm-core/events.js';
+import { EV_CONCURRENT_END, EV_CONCURRENT_START, EV_EVACUATED, EV_HEAP_TRACED, EV_PREPARE, EV_ROOTS_TRACED } from '../../vm-core/events.js';
 import * as layout from '../../vm-core/layout.js';
 import type { Mutator } from '../../vm-core/mutator.js';
 import { DEFAULT_TLAB_WORDS, RegionAllocator } from '../../vm-core/region-allocator.js';
@@ -36,6 +40,7 @@ import * as sideMetadata from '../../vm-core/side-metadata.js';
 import { Tracer } from '../../vm-core/tracer.js';
 import type { Vm } from '../../vm-core/vm.js';
 import { CardScanner } from './card-scanner.js';
+import { ConcurrentMarking } from './concurrent-marking.js';
 import { DirtyCardQueue } from './dirty-card-queue.js';
 import { G1Analytics } from './g1-analytics.js';
 import { G1Policy } from './g1-policy.js';
@@ -70,9 +75,18 @@ export interface RemsetCollectorOptions {
   oldCsetRegionThresholdPercent: number;
   refinementThresholdCards: number;
   tlabWords: number;
+  /** Mark concurrently on the worker thread (needs the SATB pre-write barrier); false: stop-the-world. */
+  concurrentMark: boolean;
 }
 
-type Phase = 'young-only' | 'remark-pending' | 'cleanup-pending' | 'mixed';
+/**
+ *   young-only       young pauses; the IHOP test after each
+ *   concurrent-mark  the worker marks; young pauses go on; remark once it is idle
+ *   remark-pending   stop-the-world marking is due (the next pause marks)
+ *   cleanup-pending  marking done; the next pause is cleanup
+ *   mixed            mixed pauses take old candidates
+ */
+type Phase = 'young-only' | 'concurrent-mark' | 'remark-pending' | 'cleanup-pending' | 'mixed';
 
 export class RemsetCollector implements Collector {
   private readonly allocator: RegionAllocator;
@@ -84,6 +98,8 @@ export class RemsetCollector implements Collector {
   private readonly compactor: Compactor;
   private readonly analytics: G1Analytics | null;
   private readonly policy: G1Policy | null;
+  /** Concurrent marking (null: marking is stop-the-world). */
+  private readonly marking: ConcurrentMarking | null;
   private phase: Phase = 'young-only';
   /** Old regions chosen at the last cleanup, best first; consumed by mixed pauses. */
   private candidates: number[] = [];
@@ -131,6 +147,7 @@ export class RemsetCollector implements Collector {
       this.policy = null;
     }
     this.edenTargetRegions = this.defaultEdenRegions();
+    this.marking = options.concurrentMark ? new ConcurrentMarking(heap) : null;
   }
 
   // ---- allocation ---------------------------------------------------------------------
@@ -144,6 +161,11 @@ export class RemsetCollector implements Collector {
 
   private setCards(r: number, value: number): void {
     this.vm.heap.meta.cards.fill(value, r << this.cardsPerRegionLog, (r + 1) << this.cardsPerRegionLog);
+  }
+
+  /** The card barrier records only stores into regions whose remembered set is kept. */
+  get rememberedRegions(): Uint8Array {
+    return this.remsets.tracked;
   }
 
   refillTlab(m: Mutator, minWords: number): boolean {
@@ -170,6 +192,11 @@ export class RemsetCollector implements Collector {
 
   collectionRequired(): boolean {
     if (this.phase === 'remark-pending' || this.phase === 'cleanup-pending') return true;
+    if (this.phase === 'concurrent-mark') {
+      const marking = this.marking!;
+      if (marking.lost) this.discardCycle('concurrentCyclesPreempted');
+      else if (marking.idle) { this.endConcurrentMark(); return true; }
+    }
     return this.edenRegions.length >= this.edenTargetRegions;
   }
 
@@ -187,18 +214,27 @@ export class RemsetCollector implements Collector {
     }
   }
 
+  onSatbBuffer(refs: Int32Array, n: number): void {
+    if (this.phase === 'concurrent-mark') this.marking!.enqueueSatb(refs, n);
+  }
+
   private get events() {
     return this.vm.events;
   }
 
   checkInvariants(when: string, problems: string[]): void {
     if (when.startsWith('before')) checkRemsetCompleteness(this.vm.heap, this.remsets, problems);
+    // the SATB invariant after a concurrent remark (and the snapshot it is checked against)
+    else if (this.marking) this.marking.verifyAfterPause(this.vm.mutators, problems);
   }
 
   // ---- pauses -----------------------------------------------------------------------------
 
   collect(cause: string): void {
+    if (this.phase === 'concurrent-mark' && this.marking!.lost) this.discardCycle('concurrentCyclesPreempted');
     if (cause === 'last-ditch') this.fullCollection();
+    // remark when the worker is done, unless the pause must free memory now (then a young pause)
+    else if (this.phase === 'concurrent-mark' && cause !== 'allocation-failure' && this.marking!.idle) this.concurrentRemarkPause();
     else if (this.phase === 'remark-pending') this.remarkPause();
     else if (this.phase === 'cleanup-pending') this.cleanupPause();
     else this.evacuationPause();
@@ -284,7 +320,8 @@ export class RemsetCollector implements Collector {
         this.freeRegion(r);
       }
     }
-    evacuation.reclaimHumongous((first) => this.freeHumongous(first));
+    // no eager reclaim while the worker may be reading humongous objects (and nothing below TAMS is freed)
+    if (this.phase !== 'concurrent-mark') evacuation.reclaimHumongous((first) => this.freeHumongous(first));
     this.edenRegions = [];
     this.survivorRegions = this.survivorRegions.filter((r) => regions.kind[r] === REGION_SURVIVOR && regions.inCset[r] === 0);
     const work = evacuation.work;
@@ -322,7 +359,7 @@ export class RemsetCollector implements Collector {
       if (youngBytes > 0) this.analytics.recordEdenSurvival(youngBytes, work.wordsCopied * WORD_BYTES);
     }
     if (mixed && !this.continueMixed()) this.endMixedPhase();
-    this.afterPause();
+    this.afterPause(!mixed);
   }
 
   private oldRegionsForMixed(youngPredictedMs: number): number {
@@ -354,11 +391,13 @@ export class RemsetCollector implements Collector {
     this.phase = 'young-only';
   }
 
-  /** Decides what the next pause is and how large eden may grow. */
-  private afterPause(): void {
+  /** Decides what the next pause is and how large eden may grow; a young pause may start a concurrent cycle. */
+  private afterPause(youngPause: boolean): void {
     const heap = this.vm.heap;
     if (this.phase === 'young-only' && this.oldOccupancyWords() * 100 > heap.heapWords * this.options.ihopPercent) {
-      this.phase = 'remark-pending';
+      if (this.marking === null) this.phase = 'remark-pending';
+      else if (youngPause) this.concurrentStart();
+      // after a full collection the next young pause starts the cycle
     }
     if (this.policy) {
       const target = this.policy.youngTargetRegions({
@@ -407,6 +446,64 @@ export class RemsetCollector implements Collector {
   private freeHumongous(first: number): void {
     const n = this.vm.heap.humongousRegionCount(first);
     for (let k = n - 1; k >= 0; k--) this.freeRegion(first + k);
+  }
+
+  // ---- concurrent marking (concurrent-marking.ts) ----------------------------------------------
+
+  /** At the end of a young pause: start the concurrent cycle, or mark stop-the-world if the worker is not ready. */
+  private concurrentStart(): void {
+    const events = this.events;
+    if (!this.marking!.begin(this.vm.mutators, this.survivorRegions)) {
+      events.count('concurrentMarkFallbacks', 1);
+      this.phase = 'remark-pending';
+      return;
+    }
+    this.phase = 'concurrent-mark';
+    events.phaseEnd('concurrent-start');
+    events.count('concurrentStart', 1);
+    events.concurrent(EV_CONCURRENT_START, 'mark');
+  }
+
+  private endConcurrentMark(): void {
+    const marking = this.marking!;
+    if (marking.markEnded) return;
+    marking.markEnded = true;
+    this.events.concurrent(EV_CONCURRENT_END, 'mark');
+  }
+
+  /** Discards the active cycle (a full collection, or another heap took the marker): nothing is freed on its marks. */
+  private discardCycle(counter: string): void {
+    this.marking!.abort(this.vm.mutators);
+    this.endConcurrentMark();
+    this.events.count(counter, 1);
+    this.phase = 'young-only';
+  }
+
+  /** Remark after concurrent marking: finish the closure here, SATB off, check the SATB invariant. */
+  private concurrentRemarkPause(): void {
+    const vm = this.vm;
+    const heap = vm.heap;
+    const regions = heap.regions;
+    const events = this.events;
+    this.endConcurrentMark();
+    events.emit(EV_PREPARE, { kind: 'remark' });
+    this.allocator.retireRegion();
+    const marking = this.marking!;
+    const result = marking.remark(vm.mutators);
+    events.emit(EV_ROOTS_TRACED);
+    events.emit(EV_HEAP_TRACED);
+    events.phaseEnd('remark');
+    // the marker counted nothing in regions with TAMS = bottom (young, or claimed during the cycle):
+    // their live words are all of top - TAMS at cleanup, as with stop-the-world marking
+    for (let r = 0; r < heap.regionCount; r++) if (regions.tams[r] <= regions.bottom(r)) regions.liveWords[r] = 0;
+    events.count('objectsMarked', result.objectsMarked);
+    events.count('bytesMarked', result.wordsMarked * WORD_BYTES);
+    events.count('workerObjectsMarked', result.workerObjectsMarked);
+    events.count('concurrentMarkMs', result.concurrentMs);
+    events.count('workerBusyMs', result.workerBusyMs);
+    events.count('concurrentCyclesCompleted', 1);
+    this.phase = 'cleanup-pending';
+    this.allocator.resetBudget();
   }
 
   // ---- marking: remark and cleanup ------------------------------------------------------------
@@ -494,6 +591,7 @@ export class RemsetCollector implements Collector {
     const heap = vm.heap;
     const regions = heap.regions;
     const events = this.events;
+    if (this.phase === 'concurrent-mark') this.discardCycle('concurrentCyclesAborted');
     events.emit(EV_PREPARE, { kind: 'full' });
     this.allocator.retireRegion();
     // everything pending is void: a full collection rebuilds what it needs
@@ -530,7 +628,7 @@ export class RemsetCollector implements Collector {
     events.count('regionsFreed', result.regionsFreed);
     events.count('humongousReclaimed', humongousFreed);
     events.emit(EV_EVACUATED);
-    this.afterPause();
+    this.afterPause(false);
   }
 }
 
@@ -554,6 +652,7 @@ export const REMSET_COLLECTOR_OPTIONS = {
 
 export function remsetOptions(o: Record<string, OptionValue>, fixed: { generational: boolean; pauseGoalMs: number }): RemsetCollectorOptions {
   return {
+    concurrentMark: o.concurrentMark === true,
     generational: fixed.generational,
     remsetRepresentation: String(o.remsetRepresentation) === 'sparse' ? 'sparse' : 'bitmap',
     pauseGoalMs: fixed.pauseGoalMs,
