@@ -307,3 +307,9 @@ function reachableBelowTams(heap: Heap, mutators: readonly Mutator[]): Int32Arra
   }
   return Int32Array.from(out);
 }
+
+/** The process's marker worker is spawned and ready (tests wait for it before measuring coverage). */
+export function concurrentMarkerReady(): boolean {
+  return shared.marker !== null && shared.marker.ready;
+}
+
