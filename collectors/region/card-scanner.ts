@@ -135,7 +135,7 @@ export function scanCardSlots(heap: Heap, card: number, visitor: CardSlotVisitor
 }
 
 /** Refinement: dirty cards -> remembered sets. */
-export class CardScanner {
+export class CardScanner implements CardSlotVisitor {
   /** Dirty cards taken (scanned or not). */
   cardsRefined = 0;
   /** Cards whose objects were walked. */
@@ -192,69 +192,26 @@ export class CardScanner {
     heap.meta.cards[card] = CARD_CLEAN;
     if (kind === REGION_FREE || this.skip[r] !== 0) return;
     this.cardsScanned++;
-    const tracked = this.remsets.tracked;
-    const remsets = this.remsets;
-    const cardStart = card << LOG_CARD_WORDS;
-    const cardEnd = cardStart + CARD_WORDS;
-    let found = 0;
-    let last = -1;
-    if (kind === REGION_HUMONGOUS_START || kind === REGION_HUMONGOUS_CONT) {
-      const src = kind === REGION_HUMONGOUS_START ? r : regions.humongousStart[r];
-      const obj = regions.bottom(src);
-      const first = obj + HEADER_WORDS;
-      const n = heap.refCount(obj);
-      for (let s = first > cardStart ? first : cardStart, end = first + n < cardEnd ? first + n : cardEnd; s < end; s++) {
-        const v = words[s];
-        if (v === 0) continue;
-        const t = v >> log;
-        if (t !== src && tracked[t] === 1) {
-          found++;
-          if (t !== last) { remsets.add(t, card); last = t; }
-        }
+    this.refiningCard = card;
+    this.refiningSource = sourceRegionOfCard(heap, card);
+    this.lastTarget = -1;
+    scanCardSlots(heap, card, this);
+  }
+
+  // per-card state of refineCard, read by visitSlot
+  private refiningCard = 0;
+  private refiningSource = 0;
+  private lastTarget = -1;
+
+  /** A non-null slot of the card being refined: record the card for a tracked target in another region. */
+  visitSlot(_slot: number, ref: number): void {
+    const t = ref >> this.heap.logRegionWords;
+    if (t !== this.refiningSource && this.remsets.tracked[t] === 1) {
+      this.referencesFound++;
+      if (t !== this.lastTarget) {
+        this.remsets.add(t, this.refiningCard);
+        this.lastTarget = t;
       }
-      this.referencesFound += found;
-      return;
     }
-    const top = regions.top[r];
-    const limit = top < cardEnd ? top : cardEnd;
-    const types = heap.types;
-    const typeKind = types.kind;
-    const typeRefs = types.refs;
-    const typeSize = types.sizeWords;
-    const elementWords = types.elementWords;
-    let obj = firstObjectOnCard(heap, card, r);
-    while (obj < limit) {
-      const header = words[obj];
-      let size: number;
-      let n = 0;
-      if ((header & STATE_MASK) === STATE_FORWARDED) {
-        size = heap.sizeOf(obj);
-      } else {
-        const type = header >>> TYPE_SHIFT;
-        const k = typeKind[type];
-        if (k === TYPE_STRUCT) {
-          size = typeSize[type];
-          n = typeRefs[type];
-        } else {
-          size = (HEADER_WORDS + words[obj + 1] * elementWords[type] + 1) & ~1;
-          if (k === TYPE_REF_ARRAY) n = words[obj + 1];
-        }
-      }
-      if (!(size >= 2)) throw badObject(heap, card, obj);
-      if (n !== 0) {
-        const first = obj + HEADER_WORDS;
-        for (let s = first > cardStart ? first : cardStart, end = first + n < cardEnd ? first + n : cardEnd; s < end; s++) {
-          const v = words[s];
-          if (v === 0) continue;
-          const t = v >> log;
-          if (t !== r && tracked[t] === 1) {
-            found++;
-            if (t !== last) { remsets.add(t, card); last = t; }
-          }
-        }
-      }
-      obj += size;
-    }
-    this.referencesFound += found;
   }
 }

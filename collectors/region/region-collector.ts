@@ -31,6 +31,7 @@ import * as layout from '../../vm-core/layout.js';
 import type { Mutator } from '../../vm-core/mutator.js';
 import { DEFAULT_TLAB_WORDS, RegionAllocator } from '../../vm-core/region-allocator.js';
 import * as regionTable from '../../vm-core/region-table.js';
+import { markFromRoots } from '../../vm-core/stw-marking.js';
 import { Tracer } from '../../vm-core/tracer.js';
 import type { Vm } from '../../vm-core/vm.js';
 import { chooseCollectionSet } from './collection-set.js';
@@ -106,15 +107,7 @@ export class RegionCollector implements Collector {
 
     // 2. mark
     const tracer = this.tracer;
-    tracer.reset();
-    tracer.markRoots(vm.mutators);
-    events.emit(EV_ROOTS_TRACED);
-    events.phaseEnd('mark-roots');
-    tracer.drain();
-    events.emit(EV_HEAP_TRACED);
-    events.phaseEnd('mark');
-    events.count('objectsMarked', tracer.objectsMarked);
-    events.count('bytesMarked', tracer.wordsMarked * WORD_BYTES);
+    markFromRoots(vm, tracer);
 
     // 3. select
     const choice = chooseCollectionSet(heap, (ref) => tracer.isMarked(ref), this.options.liveThresholdPercent, this.options.limitCsetToFreeSpace);
@@ -172,15 +165,7 @@ export class RegionCollector implements Collector {
     this.allocator.retireRegion();
     const usedBefore = heap.accountedWords;
     const tracer = this.tracer;
-    tracer.reset();
-    tracer.markRoots(vm.mutators);
-    events.emit(EV_ROOTS_TRACED);
-    events.phaseEnd('mark-roots');
-    tracer.drain();
-    events.emit(EV_HEAP_TRACED);
-    events.phaseEnd('mark');
-    events.count('objectsMarked', tracer.objectsMarked);
-    events.count('bytesMarked', tracer.wordsMarked * WORD_BYTES);
+    markFromRoots(vm, tracer);
     // a live threshold of 0 chooses no collection set: this only releases the dead
     const dead = chooseCollectionSet(heap, (ref) => tracer.isMarked(ref), 0, true);
     events.phaseEnd('release-dead');

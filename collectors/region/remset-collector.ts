@@ -37,6 +37,7 @@ import type { Mutator } from '../../vm-core/mutator.js';
 import { DEFAULT_TLAB_WORDS, RegionAllocator } from '../../vm-core/region-allocator.js';
 import * as regionTable from '../../vm-core/region-table.js';
 import * as sideMetadata from '../../vm-core/side-metadata.js';
+import { markFromRoots } from '../../vm-core/stw-marking.js';
 import { Tracer } from '../../vm-core/tracer.js';
 import type { Vm } from '../../vm-core/vm.js';
 import { CardScanner } from './card-scanner.js';
@@ -513,17 +514,8 @@ export class RemsetCollector implements Collector {
     const events = this.events;
     events.emit(EV_PREPARE, { kind: 'remark' });
     this.allocator.retireRegion();
-    const tracer = this.tracer;
-    tracer.reset();
-    tracer.markRoots(vm.mutators);
-    events.emit(EV_ROOTS_TRACED);
-    events.phaseEnd('mark-roots');
-    tracer.drain();
+    markFromRoots(vm, this.tracer);
     recordTopAtMarkStart(vm.heap);
-    events.emit(EV_HEAP_TRACED);
-    events.phaseEnd('mark');
-    events.count('objectsMarked', tracer.objectsMarked);
-    events.count('bytesMarked', tracer.wordsMarked * WORD_BYTES);
     this.phase = 'cleanup-pending';
     this.allocator.resetBudget();
   }
@@ -597,12 +589,7 @@ export class RemsetCollector implements Collector {
     // everything pending is void: a full collection rebuilds what it needs
     this.queue.clear();
     const tracer = this.tracer;
-    tracer.reset();
-    tracer.markRoots(vm.mutators);
-    events.emit(EV_ROOTS_TRACED);
-    tracer.drain();
-    events.emit(EV_HEAP_TRACED);
-    events.phaseEnd('mark');
+    markFromRoots(vm, tracer);
     let humongousFreed = 0;
     for (let r = 0; r < heap.regionCount; r++) {
       if (regions.kind[r] === REGION_HUMONGOUS_START && !tracer.isMarked(regions.bottom(r))) { this.freeHumongous(r); humongousFreed++; }
@@ -623,7 +610,6 @@ export class RemsetCollector implements Collector {
     rebuildRememberedSets(heap, this.remsets);
     heap.free.sortLowFirst();
     events.phaseEnd('rebuild-remsets');
-    events.count('objectsMarked', tracer.objectsMarked);
     events.count('bytesMoved', result.wordsMoved * WORD_BYTES);
     events.count('regionsFreed', result.regionsFreed);
     events.count('humongousReclaimed', humongousFreed);
