@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: ['test/deep/**', 'node_modules/**'],
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 60_000,

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import type { CollectorPlugin } from '../vm-core/collector.js';
 import { UsageError } from '../vm-core/errors.js';
 import { epsilon } from './epsilon/epsilon.js';
-import { REGION_FAMILY } from './region/presets.js';
+import { EXPERIMENTAL_COLLECTORS, REGION_FAMILY } from './region/presets.js';
 
 const BUILT_IN: CollectorPlugin[] = [epsilon, ...REGION_FAMILY];
 
@@ -17,8 +17,9 @@ export function listCollectors(): CollectorPlugin[] {
   return [...BUILT_IN];
 }
 
+/** A registered collector, or an experimental one (runnable by name, not in listCollectors()). */
 export function findCollector(name: string): CollectorPlugin | undefined {
-  return BUILT_IN.find((c) => c.name === name);
+  return BUILT_IN.find((c) => c.name === name) ?? EXPERIMENTAL_COLLECTORS.find((c) => c.name === name);
 }
 
 function looksLikePath(name: string): boolean {

@@ -120,7 +120,7 @@ export class PersistentImage {
     }
     let fd: number;
     try {
-      fd = fs.openSync(path, 'wx');
+      fd = fs.openSync(path, 'wx+');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') throw new UsageError(`${path}: already exists; an image is never overwritten (remove it or choose another path)`);

@@ -21,14 +21,14 @@
  * HEAPLAB_DEEP=1 runs many more programs and drivers.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { concurrentMarkerReady } from '../collectors/region/concurrent-marking.js';
-import { cre, g1 } from '../collectors/region/presets.js';
-import type { CollectorPlugin } from '../vm-core/collector.js';
-import type { GcEventListener } from '../vm-core/events.js';
-import { TYPE_SHIFT } from '../vm-core/layout.js';
-import { Vm } from '../vm-core/vm.js';
-import { checkCollector, defaultSeed } from './kit/index.js';
-import { seededRandom, withBarriers } from './kit/fixtures.js';
+import { concurrentMarkerReady } from '../../collectors/region/concurrent-marking.js';
+import { cre, g1 } from '../../collectors/region/presets.js';
+import type { CollectorPlugin } from '../../vm-core/collector.js';
+import type { GcEventListener } from '../../vm-core/events.js';
+import { TYPE_SHIFT } from '../../vm-core/layout.js';
+import { Vm } from '../../vm-core/vm.js';
+import { checkCollector, defaultSeed } from '../kit/index.js';
+import { seededRandom, withBarriers } from '../kit/fixtures.js';
 
 const DEEP = process.env.HEAPLAB_DEEP === '1';
 const PROGRAMS = DEEP ? 20_000 : 1500;
@@ -81,7 +81,7 @@ function hideWhileMarking(plugin: CollectorPlugin, seed: number, length = 200_00
     heapBytes: 32 << 20,
     regionBytes: 256 << 10,
     collector: plugin,
-    collectorOptions: { ihopPercent: 1, ...('tenuringThreshold' in plugin.options ? { tenuringThreshold: 1 } : {}) },
+    collectorOptions: { ihopPercent: 1, concurrentMark: true, ...('tenuringThreshold' in plugin.options ? { tenuringThreshold: 1 } : {}) },
     // verification off during the run, so nothing delays the mutator between concurrent start and the hiding;
     // the driver runs the verifier itself right after remark (the SATB invariant) and at the end
     verify: 'off',
@@ -191,7 +191,7 @@ for (const plugin of [cre, g1]) {
         gcWeight: 1,
         verify: 'debug',
         label: 'concurrent',
-        collectorOptions: { ihopPercent: 1, ...('tenuringThreshold' in plugin.options ? { tenuringThreshold: 2 } : {}) },
+        collectorOptions: { ihopPercent: 1, concurrentMark: true, ...('tenuringThreshold' in plugin.options ? { tenuringThreshold: 2 } : {}) },
       });
       const c = summary.counters;
       console.info(`[${plugin.name}] ${summary.runs} programs: ${c.concurrentStart ?? 0} concurrent starts, ${c.concurrentCyclesCompleted ?? 0} completed `
