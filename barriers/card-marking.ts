@@ -5,9 +5,6 @@
  *   store val into slot;
  *   if val == null                                   -> filtered (no pointer created)
  *   if (slot ^ val) >> LOG_REGION_WORDS == 0         -> filtered (same region, remsets ignore it)
- *   if !rememberedRegions[region of val]             -> filtered (no remembered set is kept for the
- *                                                       target: e.g. an old region that is not a
- *                                                       collection-set candidate; rebuilt if it becomes one)
  *   card = slot >> LOG_CARD_WORDS
  *   if cards[card] == YOUNG                          -> filtered (young source: collected every pause)
  *   if cards[card] == DIRTY                          -> fast (already recorded)
@@ -31,7 +28,7 @@ export class CardMarkingMutator extends Mutator {
   override setRef(obj: number, i: number, val: number): void {
     const slot = obj + REF_BASE + i;
     this.words[slot] = val;
-    if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0 && this.rememberedRegions[val >> this.logRegionWords] !== 0) {
+    if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0) {
       const card = slot >> LOG_CARD_WORDS;
       if (this.cards[card] === CARD_CLEAN) this.dirtyCard(card);
     }
@@ -50,7 +47,7 @@ export class CountedCardMarkingMutator extends CardMarkingMutator {
   override setRef(obj: number, i: number, val: number): void {
     const slot = obj + REF_BASE + i;
     this.words[slot] = val;
-    if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0 && this.rememberedRegions[val >> this.logRegionWords] !== 0) {
+    if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0) {
       const card = slot >> LOG_CARD_WORDS;
       const value = this.cards[card];
       if (value === CARD_CLEAN) {

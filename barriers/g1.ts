@@ -22,7 +22,7 @@ export class G1Mutator extends Mutator {
       if (old !== 0) this.satbEnqueue(old);
     }
     words[slot] = val;
-    if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0 && this.rememberedRegions[val >> this.logRegionWords] !== 0) {
+    if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0) {
       const card = slot >> LOG_CARD_WORDS;
       if (this.cards[card] === CARD_CLEAN) this.dirtyCard(card);
     }
@@ -52,7 +52,7 @@ export class CountedG1Mutator extends G1Mutator {
       counters[SATB_FAST]++;
     }
     words[slot] = val;
-    if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0 && this.rememberedRegions[val >> this.logRegionWords] !== 0) {
+    if (val !== 0 && ((slot ^ val) >> this.logRegionWords) !== 0) {
       const card = slot >> LOG_CARD_WORDS;
       const value = this.cards[card];
       if (value === CARD_CLEAN) { counters[CARD_SLOW]++; this.dirtyCard(card); } else counters[value === CARD_DIRTY ? CARD_FAST : CARD_FILTERED]++;

@@ -56,8 +56,6 @@ export interface Collector {
   usedWords(): number;
   /** Words handed to mutators since the VM started (allocation volume). */
   readonly allocatedWords: number;
-  /** Per region, 1 when stores into it must be recorded by the card barrier (read once per mutator). */
-  readonly rememberedRegions?: Uint8Array;
   onDirtyCards?(cards: Int32Array, n: number): void;
   onSatbBuffer?(refs: Int32Array, n: number): void;
   checkInvariants?(when: string, problems: string[]): void;

@@ -71,13 +71,7 @@ export class Mutator {
   satbCount = 0;
   /** True while concurrent marking runs: the SATB barrier records overwritten references. */
   marking = false;
-  /**
-   * Per region: 1 when stores of references into it must be recorded (its
-   * remembered set is kept). The card barrier filters the rest, as a
-   * generational barrier logs only old-to-young stores. All ones unless the
-   * collector says otherwise (Collector.rememberedRegions).
-   */
-  rememberedRegions: Uint8Array;
+
   /** Shared barrier counters: see barriers/counters.ts. */
   readonly barrierCounters: Float64Array;
 
@@ -109,7 +103,6 @@ export class Mutator {
     this.roots = this.rootStack.slots;
     this.barrierCounters = barrierCounters;
     this.pollWord = pollWord;
-    this.rememberedRegions = new Uint8Array(heap.words.length >> heap.logRegionWords).fill(1);
   }
 
   // ---- allocation -----------------------------------------------------------

@@ -96,7 +96,6 @@ export class Vm implements MutatorHost {
     const Cls = this.mutatorClass;
     const m = new Cls(this.mutators.length, this, this.heap, rootSlots, this.barrierCounters, this.pollWord);
     if (this.stressGc > 0) (m as StressMutator).stressInterval = (m as StressMutator).stressCountdown = this.stressGc;
-    if (this.collector.rememberedRegions) m.rememberedRegions = this.collector.rememberedRegions;
     this.mutators.push(m);
     return m;
   }

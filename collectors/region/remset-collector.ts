@@ -164,11 +164,6 @@ export class RemsetCollector implements Collector {
     this.vm.heap.meta.cards.fill(value, r << this.cardsPerRegionLog, (r + 1) << this.cardsPerRegionLog);
   }
 
-  /** The card barrier records only stores into regions whose remembered set is kept. */
-  get rememberedRegions(): Uint8Array {
-    return this.remsets.tracked;
-  }
-
   refillTlab(m: Mutator, minWords: number): boolean {
     return this.allocator.refill(m, minWords);
   }
