@@ -27,6 +27,7 @@ interface RunFlags {
   verify: string;
   stressGc: string;
   barrierCounters: boolean;
+  pretouch: boolean;
   iterations: string;
   latency: boolean;
   log?: string;
@@ -125,6 +126,7 @@ export function runOptionsFromFlags(flags: RunFlags): RunOptions {
     verify: parseVerifyLevel(flags.verify),
     stressGc: parseInteger(flags.stressGc, '--stress-gc', 0),
     countBarriers: flags.barrierCounters,
+    pretouch: flags.pretouch,
     iterations: parseInteger(flags.iterations, '--iterations', 1),
     latency: flags.latency,
     log: { ...(flags.log !== undefined ? { file: flags.log } : {}), level: parseLogLevel(flags.logLevel) },
@@ -147,6 +149,7 @@ export function registerRunCommand(program: Command): void {
     .option('--verify <level>', `heap verification before and after every pause: ${VERIFY_LEVELS.join('|')}`, 'off')
     .option('--stress-gc <n>', 'collect at every n-th allocation and poison freed memory (0: off)', '0')
     .option('--no-barrier-counters', 'do not count barrier fast/slow/filtered outcomes')
+    .option('--pretouch', 'touch every heap page before the run, as -XX:+AlwaysPreTouch (first touch costs about 0.6 GB/s here)', false)
     .option('-n, --iterations <n>', 'run the workload n times, each on a fresh VM, and report the last (DaCapo-style warm-up)', '1')
     .option('--latency', 'record request latency (simple and metered; workloads made of requests, e.g. lru-cache)', false)
     .option('--log <file>', 'write one JSON line per GC event of the reported iteration to this file')

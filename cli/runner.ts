@@ -48,6 +48,8 @@ export interface RunOptions {
   collectorOptions?: Record<string, string>;
   /** Count barrier fast/slow/filtered outcomes (default true). */
   countBarriers?: boolean;
+  /** Touch every heap page before the workload starts (as -XX:+AlwaysPreTouch). */
+  pretouch?: boolean;
   /** Workload iterations in this process, each on a fresh Vm; the last is reported (default 1). */
   iterations?: number;
   /** Record per-request latency (workloads with requests only; an error for others). */
@@ -168,6 +170,7 @@ async function runIteration(
     verify,
     stressGc,
     countBarriers,
+    pretouch: options.pretouch ?? false,
   });
   const heap = vm.heap;
   const recorder = new PauseRecorder(() => heap.accountedWords);
