@@ -256,7 +256,8 @@ export class RemsetCollector implements Collector {
         edenBytes: edenCount * heap.regionWords * WORD_BYTES,
         survivorBytes: this.survivorRegions.length * heap.regionWords * WORD_BYTES,
         pendingCards: this.queue.length,
-        youngRemsetEntries: cset.reduce((sum, r) => sum + this.remsets.entryCount(r), 0),
+        // the young regions' remembered cards mostly repeat cards still queued dirty: count the rest only
+        youngRemsetEntries: Math.max(0, cset.reduce((sum, r) => sum + this.remsets.entryCount(r), 0) - this.queue.length),
       });
     }
     let oldTaken = 0;
@@ -297,9 +298,11 @@ export class RemsetCollector implements Collector {
     evacuation.evacuateRoots(vm.mutators);
     events.emit(EV_ROOTS_TRACED);
     events.phaseEnd('roots');
+    const wordsBeforeScan = evacuation.work.wordsCopied;
     evacuation.scanCards(cards);
     events.phaseEnd('remset-scan');
     const tScanned = performance.now();
+    const wordsBeforeDrain = evacuation.work.wordsCopied;
     evacuation.drain();
     evacuation.finishCopying();
     events.emit(EV_HEAP_TRACED);
@@ -339,16 +342,22 @@ export class RemsetCollector implements Collector {
     const pauseMs = performance.now() - t0;
     // pauses with evacuation failure are skewed: HotSpot keeps them out of its predictions too
     if (this.analytics && work.failedObjects === 0) {
+      // Card scanning copies what the cards point at as it goes: charge that copying to the
+      // per-byte cost (at this pause's drain rate) and only the rest to the per-card cost.
+      const drainBytes = (work.wordsCopied - wordsBeforeDrain) * WORD_BYTES;
+      const scanBytes = (wordsBeforeDrain - wordsBeforeScan) * WORD_BYTES;
+      const msPerByte = drainBytes > 0 ? (tCopied - tScanned) / drainBytes : this.analytics.predictCopyMsPerByte();
+      const scanCopyMs = Math.min(tScanned - tMerged, scanBytes * msPerByte);
       this.analytics.recordPause({
         kind: mixed ? 'mixed' : 'young',
         pauseMs,
         fixedMs: Math.max(0, pauseMs - (tScanned - tMerged) - (tCopied - tScanned) - (tMerged - tRefine)),
-        cardsScanned: work.cardsScanned + refined,
-        cardScanMs: tScanned - tMerged,
-        remsetEntries,
+        cardsScanned: work.cardsScanned,
+        cardScanMs: tScanned - tMerged - scanCopyMs,
+        remsetEntries: remembered,
         remsetMergeMs: tMerged - tRefine,
         bytesCopied: work.wordsCopied * WORD_BYTES,
-        copyMs: tCopied - tScanned,
+        copyMs: tCopied - tScanned + scanCopyMs,
         edenRegions: edenCount,
         oldRegions: oldTaken,
       });
