@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { describeBarriers } from '../barriers/select.js';
 import { listCollectors } from '../collectors/registry.js';
+import { EXPERIMENTAL_COLLECTORS } from '../collectors/region/presets.js';
 import type { CollectorPlugin } from '../vm-core/collector.js';
 import { listWorkloads } from '../workloads/registry.js';
 import type { Workload } from '../workloads/workload.js';
@@ -35,6 +36,8 @@ function workloadLines(w: Workload): string[] {
 export function listText(): string {
   const lines = ['Collectors (--collector <name>, or a module path):'];
   for (const c of listCollectors()) lines.push(...collectorLines(c));
+  lines.push('', 'Experimental (runnable by name; not yet in the tested registry, see npm run test:deep):');
+  for (const c of EXPERIMENTAL_COLLECTORS) lines.push(...collectorLines(c));
   lines.push('', 'Workloads (--workload <name>, or a module path):');
   for (const w of listWorkloads()) lines.push(...workloadLines(w));
   return lines.join('\n');
