@@ -27,7 +27,7 @@ import { RootStack } from './roots.js';
 import * as typeRegistry from './type-registry.js';
 
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
-const { ARRAY_BASE, HEADER_WORDS, LOG_CARD_WORDS, REF_BASE, TYPE_SHIFT } = layout;
+const { HEADER_WORDS, LOG_CARD_WORDS, REF_BASE, TYPE_SHIFT } = layout;
 const { TYPE_STRUCT } = typeRegistry;
 
 /** What a mutator calls when it leaves its fast paths; implemented by the VM. */
@@ -217,10 +217,5 @@ export class Mutator {
   /** Publishes the root-stack depth for collectors that scan from another thread. */
   publishRoots(): void {
     this.rootStack.published[0] = this.sp;
-  }
-
-  /** Data word offset of array element i (int32 elements: i; float64 elements: 2i). */
-  static elementOffset(i: number, elementWords: 1 | 2): number {
-    return ARRAY_BASE + i * elementWords;
   }
 }

@@ -167,10 +167,6 @@ export class CardScanner implements CardSlotVisitor {
     return done;
   }
 
-  /** Refines cards[0 .. n) (e.g. a mutator's buffer, without queueing it). */
-  refineBuffer(cards: Int32Array, n: number): void {
-    for (let i = 0; i < n; i++) this.refineCard(cards[i]);
-  }
 
   /**
    * Refinement of one dirty card: clean it (YOUNG in an eden/survivor region),
