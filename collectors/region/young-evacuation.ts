@@ -22,6 +22,21 @@
  *
  * Humongous objects whose remembered set is empty are eager-reclaim candidates;
  * any visited slot that points at one keeps it; the rest are freed at the end.
+ *
+ * Memory latency, not instructions, bounds this pause: a slot's referent is at
+ * a random place in eden, and reading its header is a cache miss that the CPU
+ * cannot overlap with the next one when each copy waits for it (measured here:
+ * 94 ns per dependent miss over 24 MB, 16 ns when 8 independent loads are in
+ * flight). So slots that point into the collection set are not evacuated when
+ * found but queued (PENDING_SLOTS of them); a full queue is flushed by first
+ * loading every referent's header in one tight loop (independent loads, so
+ * their misses overlap: JavaScript's stand-in for HotSpot's
+ * Prefetch::read/write in G1ParScanThreadState) and then evacuating them with
+ * their headers in cache. Remembered cards are scanned in address order.
+ *
+ *   pending queue:   [ slot | slot | ... ]   each slot's word points into the cset
+ *   flush:           1. t |= words[words[slot_i]]  for all i   (overlapped misses)
+ *                    2. words[slot_i] = evacuate(words[slot_i]); remembered-set upkeep
  */
 import type { Heap } from '../../vm-core/heap.js';
 import * as layout from '../../vm-core/layout.js';
@@ -40,6 +55,8 @@ const { CARD_CLEAN, CARD_YOUNG } = sideMetadata;
 const { TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
 
 const SMALL_COPY_WORDS = 16;
+/** Slots queued before their referents are touched together and evacuated (see the file comment). */
+const PENDING_SLOTS = 64;
 
 /** A bump-pointer destination for copies of one region kind. */
 class CopyDestination {
@@ -76,6 +93,13 @@ export class RemsetEvacuation {
   private scanStack = new Int32Array(1 << 14);
   private scanTop = 0;
   private cardList = new Int32Array(1 << 12);
+  /** Slots whose referents are in the collection set, waiting for flushPending. */
+  private readonly pending = new Int32Array(PENDING_SLOTS);
+  private pendingCount = 0;
+  /** Sink of the touch loads, so the compiler keeps them. */
+  private touched = 0;
+  /** Copied words already added to heap.accountedWords. */
+  private accountedCopiedWords = 0;
   /** Per card: visited in this pause (dedups remembered cards). */
   private readonly cardVisited: Uint8Array;
   /** Per region: eager-reclaim candidate (humongous, empty remembered set, not reached yet). */
@@ -124,6 +148,8 @@ export class RemsetEvacuation {
     this.old.reset();
     this.failed.length = 0;
     this.scanTop = 0;
+    this.pendingCount = 0;
+    this.accountedCopiedWords = 0;
     const regions = this.heap.regions;
     for (let r = 0; r < this.heap.regionCount; r++) {
       const kind = regions.kind[r];
@@ -239,7 +265,11 @@ export class RemsetEvacuation {
     const candidate = this.humongousCandidate;
     const remsets = this.remsets;
     const cardWords = 1 << LOG_CARD_WORDS;
+    const pending = this.pending;
+    let pendingCount = this.pendingCount;
     let scanned = 0;
+    // address order: neighbouring cards share pages and the hardware prefetcher follows
+    this.cardList.subarray(0, count).sort();
     for (let i = 0; i < count; i++) {
       const card = this.cardList[i];
       const refines = visited[card] === 2;
@@ -251,6 +281,9 @@ export class RemsetEvacuation {
       if (kind === REGION_FREE) continue;
       scanned++;
       if (kind === REGION_HUMONGOUS_START || kind === REGION_HUMONGOUS_CONT) {
+        this.pendingCount = pendingCount;
+        this.flushPending();
+        pendingCount = 0;
         this.scanRefines = refines;
         this.scanCard = card;
         this.scanSource = sourceRegionOfCard(heap, card);
@@ -286,10 +319,12 @@ export class RemsetEvacuation {
             if (v === 0) continue;
             const r = v >> log;
             if (inCset[r] !== 0) {
-              const moved = this.evacuate(v);
-              words[slot] = moved;
-              const target = moved >> log;
-              if (target !== source && tracked[target] !== 0) remsets.add(target, card);
+              pending[pendingCount++] = slot;
+              if (pendingCount === PENDING_SLOTS) {
+                this.pendingCount = pendingCount;
+                this.flushPending();
+                pendingCount = 0;
+              }
             } else if (r !== source) {
               if (candidate[r] !== 0) candidate[r] = 0;
               if (refines && tracked[r] !== 0) remsets.add(r, card);
@@ -299,7 +334,41 @@ export class RemsetEvacuation {
         obj += size;
       }
     }
+    this.pendingCount = pendingCount;
+    this.flushPending();
     this.work.cardsScanned += scanned;
+  }
+
+  /**
+   * Evacuates the queued slots' referents: touches all their headers first
+   * (independent loads whose cache misses overlap), then copies each and
+   * updates its slot. A slot of a non-young object (or of a failed region's)
+   * that now points into a tracked region of another region is recorded in
+   * that region's remembered set.
+   */
+  private flushPending(): void {
+    const n = this.pendingCount;
+    if (n === 0) return;
+    this.pendingCount = 0;
+    const words = this.words;
+    const pending = this.pending;
+    let t = 0;
+    for (let i = 0; i < n; i++) t |= words[words[pending[i]]];
+    this.touched ^= t;
+    const log = this.logRegionWords;
+    const tracked = this.remsets.tracked;
+    const youngSource = this.youngSource;
+    const evacFailed = this.heap.regions.evacFailed;
+    for (let i = 0; i < n; i++) {
+      const slot = pending[i];
+      const moved = this.evacuate(words[slot]);
+      words[slot] = moved;
+      const target = moved >> log;
+      const source = slot >> log;
+      if (target !== source && tracked[target] !== 0 && (youngSource[source] === 0 || evacFailed[source] !== 0)) {
+        this.remsets.add(target, slot >> LOG_CARD_WORDS);
+      }
+    }
   }
 
   /** One non-null slot of the card being scanned. */
@@ -320,36 +389,45 @@ export class RemsetEvacuation {
 
   // ---- the closure ---------------------------------------------------------------------
 
-  /** Scans copied (and self-forwarded) objects until none is left. */
+  /**
+   * Scans copied (and self-forwarded) objects until none is left. Slots into
+   * the collection set are queued (flushPending evacuates them and pushes the
+   * copies); other slots get their remembered-set upkeep here.
+   */
   drain(): void {
     const heap = this.heap;
     const words = heap.words;
     const typeKind = heap.types.kind;
     const typeRefs = heap.types.refs;
     const inCset = heap.regions.inCset;
+    const evacFailed = heap.regions.evacFailed;
     const log = heap.logRegionWords;
     const tracked = this.remsets.tracked;
     const candidate = this.humongousCandidate;
-    while (this.scanTop > 0) {
-      const obj = this.scanStack[--this.scanTop];
-      const source = obj >> log;
-      const recordsRemset = this.youngSource[source] === 0 || heap.regions.evacFailed[source] !== 0;
-      const type = words[obj] >>> TYPE_SHIFT;
-      const kind = typeKind[type];
-      const n = kind === TYPE_STRUCT ? typeRefs[type] : kind === TYPE_REF_ARRAY ? words[obj + 1] : 0;
-      for (let s = obj + HEADER_WORDS, end = s + n; s < end; s++) {
-        let v = words[s];
-        if (v === 0) continue;
-        let r = v >> log;
-        if (inCset[r] !== 0) {
-          v = this.evacuate(v);
-          words[s] = v;
-          r = v >> log;
-        } else if (candidate[r] !== 0) {
-          candidate[r] = 0;
+    const pending = this.pending;
+    for (;;) {
+      while (this.scanTop > 0) {
+        const obj = this.scanStack[--this.scanTop];
+        const source = obj >> log;
+        const recordsRemset = this.youngSource[source] === 0 || evacFailed[source] !== 0;
+        const type = words[obj] >>> TYPE_SHIFT;
+        const kind = typeKind[type];
+        const n = kind === TYPE_STRUCT ? typeRefs[type] : kind === TYPE_REF_ARRAY ? words[obj + 1] : 0;
+        for (let s = obj + HEADER_WORDS, end = s + n; s < end; s++) {
+          const v = words[s];
+          if (v === 0) continue;
+          const r = v >> log;
+          if (inCset[r] !== 0) {
+            pending[this.pendingCount++] = s;
+            if (this.pendingCount === PENDING_SLOTS) this.flushPending();
+            continue;
+          }
+          if (candidate[r] !== 0) candidate[r] = 0;
+          if (recordsRemset && r !== source && tracked[r] !== 0) this.remsets.add(r, s >> LOG_CARD_WORDS);
         }
-        if (recordsRemset && r !== source && tracked[r] !== 0) this.remsets.add(r, s >> LOG_CARD_WORDS);
       }
+      if (this.pendingCount === 0) return;
+      this.flushPending();
     }
   }
 
@@ -375,7 +453,6 @@ export class RemsetEvacuation {
     let to = dest.top;
     if (to + size <= dest.end) {
       dest.top = to + size;
-      this.heap.accountedWords += size;
     } else {
       to = this.allocate(dest, size);
       if (to === 0 && dest === this.survivor) {
@@ -412,7 +489,6 @@ export class RemsetEvacuation {
     if (dest.top + size <= dest.end) {
       const at = dest.top;
       dest.top += size;
-      this.heap.accountedWords += size;
       return at;
     }
     if (size > this.heap.regionWords) return 0;
@@ -431,7 +507,6 @@ export class RemsetEvacuation {
     if (dest.kind === REGION_SURVIVOR) this.work.survivorRegions++;
     const at = dest.top;
     dest.top += size;
-    this.heap.accountedWords += size;
     return at;
   }
 
@@ -442,10 +517,12 @@ export class RemsetEvacuation {
     dest.end = 0;
   }
 
-  /** Closes both destinations (publishing their tops). */
+  /** Closes both destinations (publishing their tops) and accounts the copied words to the heap. */
   finishCopying(): void {
     this.retire(this.survivor);
     this.retire(this.old);
+    this.heap.accountedWords += this.work.wordsCopied - this.accountedCopiedWords;
+    this.accountedCopiedWords = this.work.wordsCopied;
   }
 
   private failInPlace(obj: number): number {
