@@ -1,0 +1,140 @@
+/**
+ * The shared state of a parallel evacuation pause: what the mutator thread
+ * (GC thread 0 while the world is stopped) and the evacuation worker (GC
+ * thread 1) both read and write, in SharedArrayBuffers posted to the worker
+ * once per heap. HotSpot's G1 keeps the same things in G1ParScanThreadState,
+ * G1ScannerTasksQueueSet and the collection set's region attributes.
+ *
+ *   control (Int32Array, CONTROL_INTS)
+ *   +-----+--------+------+-------+-----------+------------+-----------+-----------+
+ *   | CMD | SIGNAL | DONE | STATE | CARD_NEXT | CARD_COUNT | POOL_NEXT | POOL_COUNT|
+ *   +-----+--------+------+-------+-----------+------------+-----------+-----------+
+ *   | SURVIVOR_CLAIMED | SURVIVOR_MAX | TENURING | Q_LOCK | Q_SIZE | IDLE | THREADS | ABORT |
+ *   +------------------+--------------+----------+--------+--------+------+---------+-------+
+ *   The first four words are used in the worker's own command buffer: CMD = op | seq << 4;
+ *   SIGNAL counts commands (the worker waits on it); DONE = seq of the last command the
+ *   worker finished; STATE: starting / ready / failed. The rest are per heap and pause.
+ *
+ *   cardList   Int32Array(cards of the heap)    the pause's cards; claimed CARD_CHUNK at a time
+ *   cardVisited Uint8Array(cards of the heap)   1 = remembered, 2 = dirty (also refine), 0 = done
+ *   pool       Int32Array(regions)              free regions taken for this pause's copies
+ *   queue      Int32Array(QUEUE_CAPACITY)       shared objects-to-scan (work stealing), under Q_LOCK
+ *   youngSource, humongousCandidate, tracked    Uint8Array(regions): per-region flags of the pause
+ *   error      SharedArrayBuffer(ERROR_BYTES)   the worker's last error message
+ */
+
+export const CMD = 0;
+/** In a heap's control buffer word 0 stays 0: idle GC threads nap on it (Atomics.wait with a timeout). */
+export const NAP = 0;
+export const SIGNAL = 1;
+export const DONE = 2;
+export const STATE = 3;
+export const CARD_NEXT = 4;
+export const CARD_COUNT = 5;
+export const POOL_NEXT = 6;
+export const POOL_COUNT = 7;
+export const SURVIVOR_CLAIMED = 8;
+export const SURVIVOR_MAX = 9;
+export const TENURING = 10;
+export const Q_LOCK = 11;
+export const Q_SIZE = 12;
+export const IDLE = 13;
+export const THREADS = 14;
+/** Set by a thread that failed: the others stop waiting for it. */
+export const ABORT = 15;
+export const CONTROL_INTS = 16;
+
+export const CMD_OP_MASK = 0xf;
+export const CMD_SEQ_SHIFT = 4;
+export const CMD_IDLE = 0;
+export const CMD_ATTACH = 1;
+export const CMD_EVACUATE = 2;
+export const CMD_EXIT = 3;
+
+export const STATE_STARTING = 0;
+export const STATE_READY = 1;
+export const STATE_FAILED = 2;
+
+/** Cards a thread claims at once. */
+export const CARD_CHUNK = 16;
+/** Capacity of the shared scan queue (entries are object addresses). */
+export const QUEUE_CAPACITY = 1 << 16;
+export const ERROR_BYTES = 4096;
+
+export interface EvacuationBuffers {
+  control: SharedArrayBuffer;
+  cardList: SharedArrayBuffer;
+  cardVisited: SharedArrayBuffer;
+  pool: SharedArrayBuffer;
+  queue: SharedArrayBuffer;
+  youngSource: SharedArrayBuffer;
+  humongousCandidate: SharedArrayBuffer;
+  tracked: SharedArrayBuffer;
+  error: SharedArrayBuffer;
+}
+
+export interface EvacuationShared {
+  buffers: EvacuationBuffers;
+  control: Int32Array;
+  cardList: Int32Array;
+  cardVisited: Uint8Array;
+  pool: Int32Array;
+  queue: Int32Array;
+  youngSource: Uint8Array;
+  humongousCandidate: Uint8Array;
+  tracked: Uint8Array;
+}
+
+export function newEvacuationBuffers(cardCount: number, regionCount: number): EvacuationBuffers {
+  return {
+    control: new SharedArrayBuffer(CONTROL_INTS * 4),
+    cardList: new SharedArrayBuffer(cardCount * 4),
+    cardVisited: new SharedArrayBuffer(cardCount),
+    pool: new SharedArrayBuffer(regionCount * 4),
+    queue: new SharedArrayBuffer(QUEUE_CAPACITY * 4),
+    youngSource: new SharedArrayBuffer(regionCount),
+    humongousCandidate: new SharedArrayBuffer(regionCount),
+    tracked: new SharedArrayBuffer(regionCount),
+    error: new SharedArrayBuffer(ERROR_BYTES),
+  };
+}
+
+export function evacuationViews(b: EvacuationBuffers): EvacuationShared {
+  return {
+    buffers: b,
+    control: new Int32Array(b.control),
+    cardList: new Int32Array(b.cardList),
+    cardVisited: new Uint8Array(b.cardVisited),
+    pool: new Int32Array(b.pool),
+    queue: new Int32Array(b.queue),
+    youngSource: new Uint8Array(b.youngSource),
+    humongousCandidate: new Uint8Array(b.humongousCandidate),
+    tracked: new Uint8Array(b.tracked),
+  };
+}
+
+export function writeError(buffer: SharedArrayBuffer, text: string): void {
+  const bytes = new TextEncoder().encode(text.slice(0, ERROR_BYTES / 4));
+  const view = new Uint8Array(buffer);
+  view.fill(0);
+  view.set(bytes.subarray(0, ERROR_BYTES - 1));
+}
+
+export function readError(buffer: SharedArrayBuffer): string {
+  const view = new Uint8Array(buffer);
+  const end = view.indexOf(0);
+  return new TextDecoder().decode(view.slice(0, end < 0 ? view.length : end));
+}
+
+/** What a thread hands back at the end of its share of a pause (the worker posts it). */
+export interface ThreadResult {
+  objectsCopied: number;
+  wordsCopied: number;
+  wordsPromoted: number;
+  failedObjects: number;
+  cardsScanned: number;
+  /** Destination regions this thread claimed: region, kind, region, kind, ... */
+  claimed: Int32Array;
+  /** Remembered-set entries to add: target region, card, target region, card, ... */
+  pairs: Int32Array;
+}
