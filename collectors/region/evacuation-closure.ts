@@ -492,12 +492,13 @@ export class EvacuationClosure {
   /** The new address of a collection-set object: its copy, or itself when it could not be copied. */
   evacuate(obj: number): number {
     const words = this.words;
-    const header = this.parallel ? Atomics.load(words, obj) : words[obj];
+    // A plain read is enough to see NORMAL (the CAS below re-checks it); a forwarded state is
+    // re-read with Atomics.load, which orders the read of word 1 after the copier's publication.
+    const header = words[obj];
     const state = header & STATE_MASK;
     if (state !== STATE_NORMAL) {
-      if (state === STATE_FORWARDED) return words[obj + 1];
-      if (state === STATE_SELF_FORWARDED) return obj;
-      return this.awaitForwarding(obj);
+      if (this.parallel) return this.awaitForwarding(obj);
+      return state === STATE_FORWARDED ? words[obj + 1] : obj;
     }
     if (this.parallel && Atomics.compareExchange(words, obj, header, header | STATE_BUSY) !== header) return this.awaitForwarding(obj);
     const type = header >>> TYPE_SHIFT;
@@ -542,7 +543,7 @@ export class EvacuationClosure {
     return to;
   }
 
-  /** Another thread is copying obj: wait for its forwarding address. */
+  /** The forwarding of an object another thread claimed (or copied): waits while it is BUSY. */
   private awaitForwarding(obj: number): number {
     const words = this.words;
     for (;;) {
