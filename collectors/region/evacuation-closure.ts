@@ -142,6 +142,10 @@ export class EvacuationClosure {
   wordsPromoted = 0;
   failedObjects = 0;
   cardsScanned = 0;
+  // where this thread's time went (HotSpot's per-worker "Scan Heap Roots" / "Object Copy" split:
+  // copying done while scanning cards, i.e. trimming the stack, counts as copying)
+  private cardScanMs = 0;
+  private copyMs = 0;
 
   constructor(heap: EvacuationHeapViews, shared: EvacuationShared) {
     this.words = heap.words;
@@ -188,6 +192,8 @@ export class EvacuationClosure {
     this.wordsPromoted = 0;
     this.failedObjects = 0;
     this.cardsScanned = 0;
+    this.cardScanMs = 0;
+    this.copyMs = 0;
   }
 
   // ---- roots (the mutator thread's root slots) ---------------------------------------------
@@ -221,8 +227,10 @@ export class EvacuationClosure {
 
   /** The rest of this thread's share after its cards: the closure until every thread is done. */
   finish(): void {
-    this.drainAll();
+    const t0 = performance.now();
+    const idleMs = this.drainAll();
     this.retireDestinations();
+    this.copyMs += performance.now() - t0 - idleMs;
   }
 
   /**
@@ -233,6 +241,8 @@ export class EvacuationClosure {
    * chunk is claimed (while they are still in cache).
    */
   scanCards(): void {
+    const t0 = performance.now();
+    let trimMs = 0;
     const control = this.control;
     const count = control[CARD_COUNT];
     const cardList = this.cardList;
@@ -300,7 +310,7 @@ export class EvacuationClosure {
               const r = v >> log;
               if (inCset[r] !== 0) {
                 pending[this.pendingCount++] = slot;
-                if (this.pendingCount === PENDING_SLOTS) this.flushPending();
+                if (this.pendingCount === PENDING_SLOTS) this.flushPendingTimed();
               } else if (r !== region) {
                 if (candidate[r] !== 0) candidate[r] = 0;
                 if (refines && tracked[r] !== 0) this.addPair(r, card);
@@ -310,9 +320,25 @@ export class EvacuationClosure {
           obj += size;
         }
       }
+      const t1 = performance.now();
       this.drainLocal();
+      trimMs += performance.now() - t1;
     }
+    this.flushPendingTimed();
+    trimMs += this.flushMs;
+    this.flushMs = 0;
     this.cardsScanned += scanned;
+    this.copyMs += trimMs;
+    this.cardScanMs += performance.now() - t0 - trimMs;
+  }
+
+  /** Time spent evacuating card-found referents during the current card scan (counts as copying). */
+  private flushMs = 0;
+
+  private flushPendingTimed(): void {
+    const t = performance.now();
+    this.flushPending();
+    this.flushMs += performance.now() - t;
   }
 
   /** A card of a humongous object: only a reference array has slots there. */
@@ -332,7 +358,7 @@ export class EvacuationClosure {
       const r = v >> log;
       if (this.inCset[r] !== 0) {
         this.pending[this.pendingCount++] = slot;
-        if (this.pendingCount === PENDING_SLOTS) this.flushPending();
+        if (this.pendingCount === PENDING_SLOTS) this.flushPendingTimed();
       } else if (r !== startRegion) {
         if (this.candidate[r] !== 0) this.candidate[r] = 0;
         if (refines && this.tracked[r] !== 0) this.addPair(r, card);
@@ -389,16 +415,18 @@ export class EvacuationClosure {
    * shared left (the termination protocol: a thread leaves IDLE before it
    * takes from the queue, and only a working thread adds to the queue).
    */
-  private drainAll(): void {
+  private drainAll(): number {
     this.drainLocal();
-    if (!this.parallel) return;
+    if (!this.parallel) return 0;
     const control = this.control;
     const threads = control[THREADS];
+    let idleMs = 0;
     for (;;) {
       if (this.takeShared()) {
         this.drainLocal();
         continue;
       }
+      const idleStart = performance.now();
       Atomics.add(control, IDLE, 1);
       let spins = 0;
       let deadline = 0;
@@ -407,7 +435,7 @@ export class EvacuationClosure {
           Atomics.sub(control, IDLE, 1);
           break;
         }
-        if (Atomics.load(control, IDLE) === threads) return;
+        if (Atomics.load(control, IDLE) === threads) return idleMs + (performance.now() - idleStart);
         if (Atomics.load(control, ABORT) !== 0) throw new Error('parallel evacuation: another GC thread failed');
         if (++spins > 2000) {
           // the other thread is still busy: doze in 50 µs naps (a hung thread is an error after a minute)
@@ -416,6 +444,7 @@ export class EvacuationClosure {
           Atomics.wait(control, NAP, 0, 0.05);
         }
       }
+      idleMs += performance.now() - idleStart;
     }
   }
 
@@ -661,6 +690,8 @@ export class EvacuationClosure {
       wordsPromoted: this.wordsPromoted,
       failedObjects: this.failedObjects,
       cardsScanned: this.cardsScanned,
+      cardScanMs: this.cardScanMs,
+      copyMs: this.copyMs,
       claimed: this.claimed.subarray(0, this.claimedCount),
       pairs: this.pairs.subarray(0, this.pairCount),
     };

@@ -133,6 +133,9 @@ export interface ThreadResult {
   wordsPromoted: number;
   failedObjects: number;
   cardsScanned: number;
+  /** Time this thread spent scanning cards (copying excluded) and copying/scanning copies (idle waits excluded). */
+  cardScanMs: number;
+  copyMs: number;
   /** Destination regions this thread claimed: region, kind, region, kind, ... */
   claimed: Int32Array;
   /** Remembered-set entries to add: target region, card, target region, card, ... */

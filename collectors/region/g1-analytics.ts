@@ -185,6 +185,8 @@ export class G1Analytics {
   readonly remsetMsPerEntrySeq = new DecayingSeq();
   readonly copyMsPerByteSeq = new DecayingSeq();
   readonly survivalRateSeq = new DecayingSeq();
+  /** Cards a pause scanned per eden region it collected (sizes eden: the dirty cards grow with the time eden takes to fill). */
+  readonly cardsPerEdenRegionSeq = new DecayingSeq();
   /** Actual pause times recorded, for reports (not used in predictions). */
   readonly pauseMsSeq = new DecayingSeq();
 
@@ -231,6 +233,20 @@ export class G1Analytics {
 
   predictCopyMsPerByte(): number {
     return predict(this.copyMsPerByteSeq, this.sigma, this.defaults.copyMsPerByte);
+  }
+
+  /**
+   * Cards scanned by a pause that collected `edenRegions` eden regions. With
+   * no refinement threads the cards a pause scans are the ones dirtied while
+   * its eden filled, so (as HotSpot's predicted remembered-set length plus
+   * pending cards) they are predicted per eden region.
+   */
+  recordCardsScanned(cards: number, edenRegions: number): void {
+    if (edenRegions > 0 && Number.isFinite(cards) && cards >= 0) this.cardsPerEdenRegionSeq.add(cards / edenRegions);
+  }
+
+  predictCardsPerEdenRegion(): number {
+    return predict(this.cardsPerEdenRegionSeq, this.sigma, 0);
   }
 
   /** Fraction of eden bytes that survived a young pause; ignored when eden was empty. */

@@ -78,6 +78,8 @@ export interface YoungTargetInput {
   survivorBytes: number;
   pendingCards: number;
   youngRemsetEntriesPerRegion: number;
+  /** Cards predicted to be dirtied (and scanned by the pause) per eden region allocated. */
+  cardsPerEdenRegion?: number;
   /** Predicted time already committed besides the young part, e.g. the minimum old regions of a coming mixed pause. */
   extraBaseMs?: number;
 }
@@ -102,14 +104,18 @@ export class G1Policy {
     this.config = Object.freeze({ ...config });
   }
 
-  /** Smallest eden length (regions): G1NewSizePercent of the heap, at least 1. */
-  minEdenRegions(): number {
-    return Math.max(1, Math.floor((this.config.heapRegions * this.config.minEdenPercent) / 100));
+  /**
+   * Smallest eden length (regions): the young generation (eden + survivors)
+   * is at least G1NewSizePercent of the heap, so eden is that minus the
+   * survivor regions, at least 1.
+   */
+  minEdenRegions(survivorRegions = 0): number {
+    return Math.max(1, Math.floor((this.config.heapRegions * this.config.minEdenPercent) / 100) - survivorRegions);
   }
 
-  /** Largest eden length (regions): G1MaxNewSizePercent of the heap, at least the minimum. */
-  maxEdenRegions(): number {
-    return Math.max(this.minEdenRegions(), Math.floor((this.config.heapRegions * this.config.maxEdenPercent) / 100));
+  /** Largest eden length (regions): young at most G1MaxNewSizePercent of the heap, eden at least the minimum. */
+  maxEdenRegions(survivorRegions = 0): number {
+    return Math.max(this.minEdenRegions(survivorRegions), Math.floor((this.config.heapRegions * this.config.maxEdenPercent) / 100) - survivorRegions);
   }
 
   /** Regions kept free for evacuation: ceil(heap regions * G1ReservePercent / 100). */
@@ -125,7 +131,7 @@ export class G1Policy {
       this.analytics.predictYoungPauseMs({
         edenBytes: edenRegions * this.config.regionBytes,
         survivorBytes: input.survivorBytes,
-        pendingCards: input.pendingCards,
+        pendingCards: input.pendingCards + (input.cardsPerEdenRegion ?? 0) * edenRegions,
         youngRemsetEntries: input.youngRemsetEntriesPerRegion * (edenRegions + survivorRegions),
       })
     );
@@ -143,8 +149,9 @@ export class G1Policy {
 
   /** Eden length the pause goal asks for, in [min eden, max eden], before the free-region limit. */
   desiredEdenRegions(input: YoungTargetInput): number {
-    let lo = this.minEdenRegions();
-    let hi = this.maxEdenRegions();
+    const survivorRegions = Math.ceil(input.survivorBytes / this.config.regionBytes);
+    let lo = this.minEdenRegions(survivorRegions);
+    let hi = this.maxEdenRegions(survivorRegions);
     if (!this.edenFits(lo, input)) return lo; // even the minimum misses the goal: take it nevertheless
     if (this.edenFits(hi, input)) return hi;
     // invariant: lo fits, hi does not

@@ -62,6 +62,9 @@ export interface EvacuationWork {
   threads: number;
   /** Objects the evacuation worker copied (0 in a serial pause). */
   workerObjectsCopied: number;
+  /** Thread time (summed over the threads) spent scanning cards, and copying. */
+  cardScanThreadMs: number;
+  copyThreadMs: number;
 }
 
 export interface EvacuationThreading {
@@ -122,7 +125,7 @@ export class RemsetEvacuation {
   }
 
   static emptyWork(): EvacuationWork {
-    return { objectsCopied: 0, wordsCopied: 0, wordsPromoted: 0, failedObjects: 0, failedRegions: 0, cardsScanned: 0, rootsUpdated: 0, survivorRegions: 0, humongousReclaimed: 0, threads: 1, workerObjectsCopied: 0 };
+    return { objectsCopied: 0, wordsCopied: 0, wordsPromoted: 0, failedObjects: 0, failedRegions: 0, cardsScanned: 0, rootsUpdated: 0, survivorRegions: 0, humongousReclaimed: 0, threads: 1, workerObjectsCopied: 0, cardScanThreadMs: 0, copyThreadMs: 0 };
   }
 
   /**
@@ -270,6 +273,8 @@ export class RemsetEvacuation {
     work.wordsPromoted += result.wordsPromoted;
     work.failedObjects += result.failedObjects;
     work.cardsScanned += result.cardsScanned;
+    work.cardScanThreadMs += result.cardScanMs;
+    work.copyThreadMs += result.copyMs;
     const claimed = result.claimed;
     for (let i = 0; i < claimed.length; i += 2) {
       const r = claimed[i];
