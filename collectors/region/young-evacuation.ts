@@ -122,6 +122,8 @@ export class RemsetEvacuation {
   ) {
     this.shared = evacuationViews(newEvacuationBuffers(heap.heapWords >> LOG_CARD_WORDS, heap.regionCount));
     this.closure = new EvacuationClosure(heapViewsOf(heap), this.shared);
+    // spawn the worker now (~40 ms, while the mutator runs) so the first pause can use it
+    if (threading.gcThreads > 1) EvacuationWorker.get();
   }
 
   static emptyWork(): EvacuationWork {
