@@ -537,7 +537,7 @@ export class EvacuationClosure {
     if (this.youngSource[obj >> this.logRegionWords] !== 0) {
       const age = ((header & AGE_MASK) >>> AGE_SHIFT) + 1;
       newHeader = (header & ~AGE_MASK) | ((age < 15 ? age : 15) << AGE_SHIFT);
-      toSurvivor = age < this.tenuringThreshold;
+      toSurvivor = age < this.tenuringThreshold && !this.survivorsExhausted;
     }
     // bump-allocate in the destination (slow path: a new destination region)
     let to = 0;

@@ -233,7 +233,12 @@ export class RemsetEvacuation {
     control[CARD_NEXT] = 0;
     if (this.parallel) this.workerSeq = EvacuationWorker.get()?.start() ?? 0;
     if (this.parallel && this.workerSeq === 0) throw new Error('parallel evacuation: the worker became unavailable');
-    this.closure.scanCards();
+    try {
+      this.closure.scanCards();
+    } catch (e) {
+      this.closure.abort(); // the worker stops waiting for this thread
+      throw e;
+    }
   }
 
   /** Completes the closure (with the worker, until both are idle) and merges the threads' results. */
