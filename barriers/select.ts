@@ -8,20 +8,25 @@
  *   none                   Mutator                   CardMarkingMutator
  *   satb                   SatbMutator               G1Mutator
  *   (each with a Counted* twin that also counts fast/slow/filtered stores)
+ *   persist 'eager' (+ card)   PersistMutator (gcpersist --persist-mode eager)
  */
 import { CardMarkingMutator, CountedCardMarkingMutator } from './card-marking.js';
 import { CountedG1Mutator, G1Mutator } from './g1.js';
+import { CountedPersistMutator, PersistMutator } from './persist.js';
 import { CountedSatbMutator, SatbMutator } from './satb.js';
 import { Mutator } from '../vm-core/mutator.js';
 
 export type PreWriteBarrier = 'none' | 'satb';
 export type PostWriteBarrier = 'none' | 'card';
 export type ReadBarrier = 'none';
+/** GCPersist's eager write-through barrier (barriers/persist.ts); only with postWrite 'card'. */
+export type PersistBarrier = 'none' | 'eager';
 
 export interface BarrierChoice {
   preWrite: PreWriteBarrier;
   postWrite: PostWriteBarrier;
   read: ReadBarrier;
+  persist?: PersistBarrier;
 }
 
 export const NO_BARRIERS: BarrierChoice = { preWrite: 'none', postWrite: 'none', read: 'none' };
@@ -29,6 +34,10 @@ export const NO_BARRIERS: BarrierChoice = { preWrite: 'none', postWrite: 'none',
 export function mutatorClassFor(barriers: BarrierChoice, counted: boolean): typeof Mutator {
   const satb = barriers.preWrite === 'satb';
   const card = barriers.postWrite === 'card';
+  if (barriers.persist === 'eager') {
+    if (satb || !card) throw new Error('the eager persistence barrier comes only with the card post-write barrier');
+    return counted ? CountedPersistMutator : PersistMutator;
+  }
   if (satb && card) return counted ? CountedG1Mutator : G1Mutator;
   if (satb) return counted ? CountedSatbMutator : SatbMutator;
   if (card) return counted ? CountedCardMarkingMutator : CardMarkingMutator;
@@ -40,5 +49,6 @@ export function describeBarriers(b: BarrierChoice): string {
   if (b.preWrite !== 'none') parts.push(`${b.preWrite} pre-write`);
   if (b.postWrite !== 'none') parts.push(`${b.postWrite} post-write`);
   if (b.read !== 'none') parts.push(`${b.read} read`);
+  if (b.persist === 'eager') parts.push('eager persist');
   return parts.length ? parts.join(' + ') : 'none';
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `heaplab` command: run, compare, report, import, list, demo. Errors users can fix are one line on
+ * The `heaplab` command: run, compare, report, import, list, demo, persist. Errors users can fix are one line on
  * stderr, `heaplab: <message>`, never a stack trace:
  *   exit 2   bad input (UsageError, or commander's own parse errors)
  *   exit 3   out of memory (OutOfMemoryError)
@@ -13,6 +13,7 @@ import { registerCompareCommand } from './compare-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerListCommand } from './list-command.js';
+import { registerPersistCommand } from './persist-command.js';
 import { registerReportCommand } from './report-command.js';
 import { registerRunCommand } from './run-command.js';
 
@@ -35,6 +36,7 @@ function buildProgram(): Command {
   registerImportCommand(program);
   registerListCommand(program);
   registerDemoCommand(program);
+  registerPersistCommand(program);
   return program;
 }
 

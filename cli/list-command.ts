@@ -36,8 +36,10 @@ function workloadLines(w: Workload): string[] {
 export function listText(): string {
   const lines = ['Collectors (--collector <name>, or a module path):'];
   for (const c of listCollectors()) lines.push(...collectorLines(c));
-  lines.push('', 'Experimental (runnable by name; not yet in the tested registry, see npm run test:deep):');
-  for (const c of EXPERIMENTAL_COLLECTORS) lines.push(...collectorLines(c));
+  if (EXPERIMENTAL_COLLECTORS.length > 0) {
+    lines.push('', 'Experimental (runnable by name; not yet in the tested registry, see npm run test:deep):');
+    for (const c of EXPERIMENTAL_COLLECTORS) lines.push(...collectorLines(c));
+  }
   lines.push('', 'Workloads (--workload <name>, or a module path):');
   for (const w of listWorkloads()) lines.push(...workloadLines(w));
   return lines.join('\n');

@@ -12,6 +12,8 @@ import { OutOfMemoryError, UsageError } from '../vm-core/errors.js';
 import { parseSize } from '../vm-core/sizes.js';
 import { VERIFY_LEVELS, type VerifyLevel } from '../vm-core/verifier.js';
 import { formatMs } from '../reports/summary.js';
+import { imageInfo } from '../collectors/gcpersist/image-info.js';
+import { formatBytes } from '../vm-core/sizes.js';
 import { GC_LOG_LEVELS, type GcLogLevel, type MeasuredRunReport, type RunOptions, runOnce } from './runner.js';
 
 interface RunFlags {
@@ -33,6 +35,9 @@ interface RunFlags {
   log?: string;
   logLevel: string;
   out?: string;
+  image?: string;
+  recover?: string;
+  persistMode?: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -107,6 +112,29 @@ export function measuredLines(report: MeasuredRunReport): string[] {
   for (const l of report.latency ?? []) {
     lines.push(`  ${`${l.kind} lat`.padEnd(12)}ms p50 ${formatMs(l.p50)}  p90 ${formatMs(l.p90)}  p99 ${formatMs(l.p99)}  p99.9 ${formatMs(l.p99_9)}  max ${formatMs(l.max)}`);
   }
+  lines.push(...persistenceLines(report));
+  return lines;
+}
+
+/** gcpersist: what was persisted, at what cost, and what recovery loaded. */
+export function persistenceLines(report: MeasuredRunReport): string[] {
+  const p = report.persistence;
+  if (!p) return [];
+  const label = (name: string): string => `  ${name.padEnd(12)}`;
+  const lines: string[] = [];
+  if (p.recovery) {
+    const r = p.recovery;
+    const log = r.log.status === 'ok' ? `; eager log: ${r.log.stores} stores, ${r.log.objects} objects replayed${r.log.tornTail ? ' (torn tail ignored)' : ''}` : '';
+    lines.push(`${label('recovery')}epoch ${r.epoch} of ${r.from}: ${r.regions} regions, ${formatBytes(r.bytes)}, ${r.reachableObjects} objects, ${formatMs(r.ms)} ms${log}`);
+  }
+  if (p.mode === 'off') return lines;
+  const where = p.image === '' ? 'in memory' : `${p.image} epoch ${p.epoch}`;
+  lines.push(`${label('persist')}${p.mode}: ${p.commits} commits (${p.commitsSkipped} with nothing new), ${formatBytes(p.bytesPersisted)} written, write ${formatMs(p.writeMs)} ms, sync ${formatMs(p.syncMs)} ms; ${where}`);
+  lines.push(`${label('')}${formatBytes(p.persistentBytes)} in ${p.persistentRegions} persistent regions; ${p.objectsPreCopied} objects pre-copied (${formatBytes(p.bytesPreCopied)}); ${p.stragglers} stragglers${p.adoptedRegions ? `, ${p.adoptedRegions} regions adopted` : ''}`);
+  if (p.mode === 'eager' || p.eager.stores > 0) {
+    const e = p.eager;
+    lines.push(`${label('eager')}${e.stores} stores written through (${e.objectsLogged} objects logged), ${e.syncs} syncs (batch ${e.batch}), ${formatMs(e.syncMs)} ms syncing, ${Math.round(e.nsPerStore)} ns per store`);
+  }
   return lines;
 }
 
@@ -130,6 +158,9 @@ export function runOptionsFromFlags(flags: RunFlags): RunOptions {
     iterations: parseInteger(flags.iterations, '--iterations', 1),
     latency: flags.latency,
     log: { ...(flags.log !== undefined ? { file: flags.log } : {}), level: parseLogLevel(flags.logLevel) },
+    ...(flags.image !== undefined ? { image: flags.image } : {}),
+    ...(flags.recover !== undefined ? { recover: flags.recover } : {}),
+    ...(flags.persistMode !== undefined ? { persistMode: flags.persistMode } : {}),
   };
 }
 
@@ -155,7 +186,16 @@ export function registerRunCommand(program: Command): void {
     .option('--log <file>', 'write one JSON line per GC event of the reported iteration to this file')
     .option('--log-level <level>', `terminal GC log: ${GC_LOG_LEVELS.join('|')} (info: one -Xlog:gc-style line per pause)`, 'silent')
     .option('-o, --out <file>', 'write the JSON run report to this file')
-    .action(async (flags: RunFlags) => {
+    .option('--image <file>', 'gcpersist: persist into this new image file (the NVM stand-in; never overwritten)')
+    .option('--recover <image>', 'gcpersist: recover the newest valid epoch of this image into the fresh heap first, then go on appending to it (or to --image); the heap size defaults to the image\'s')
+    .option('--persist-mode <mode>', 'gcpersist: lazy (commit at every pause), lazy-old (at mixed and full pauses), eager (write-through per store), off')
+    .action(async (flags: RunFlags, command: Command) => {
+      if (flags.recover !== undefined) {
+        // the heap takes the image's geometry unless the user sized it
+        const info = imageInfo(flags.recover);
+        if (command.getOptionValueSource('heap') === 'default') flags.heap = String(info.heapBytes);
+        if (flags.regionSize === undefined) flags.regionSize = String(info.regionBytes);
+      }
       const options = runOptionsFromFlags(flags);
       if (flags.out !== undefined) checkOutFile(flags.out);
       const report = await runOnce(options);

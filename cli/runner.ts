@@ -19,6 +19,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { PersistenceReport } from '../collectors/gcpersist/persistence.js';
 import { loadCollector } from '../collectors/registry.js';
 import { type Environment, captureEnvironment } from '../reports/environment.js';
 import type { LatencySummary } from '../reports/compare-types.js';
@@ -56,6 +57,10 @@ export interface RunOptions {
   latency?: boolean;
   /** GC log of the reported iteration: JSON lines to `file`, -Xlog:gc-style lines on the terminal at info/debug. */
   log?: { file?: string; level: GcLogLevel };
+  /** GCPersist (collectors with an `image` option): image file to create, image to recover at start-up, persistence mode. */
+  image?: string;
+  recover?: string;
+  persistMode?: string;
 }
 
 export const GC_LOG_LEVELS = ['silent', 'info', 'debug'] as const;
@@ -72,7 +77,22 @@ export type MeasuredRunReport = RunReport & {
   /** Which iteration this report describes (1-based): the last one run. */
   reportedIteration?: number;
   latency?: LatencySummary[];
+  /** A persisting collector's totals (gcpersist): epochs, bytes, write/sync time, eager log, recovery. */
+  persistence?: PersistenceReport;
 };
+
+/** --image/--recover/--persist-mode become the persisting collector's options; other collectors refuse them. */
+function withPersistenceOptions(plugin: CollectorPlugin, o: RunOptions): RunOptions {
+  const given: Record<string, string> = {};
+  if (o.image !== undefined) given.image = o.image;
+  if (o.recover !== undefined) given.recover = o.recover;
+  if (o.persistMode !== undefined) given.persistMode = o.persistMode;
+  if (Object.keys(given).length === 0) return o;
+  const flags = Object.keys(given).map((k) => (k === 'persistMode' ? '--persist-mode' : `--${k}`)).join(', ');
+  if (!('image' in plugin.options)) throw new UsageError(`${flags}: collector ${plugin.name} does not persist (use gcpersist)`);
+  if ((o.iterations ?? 1) > 1 && (o.image !== undefined || o.recover !== undefined)) throw new UsageError(`${flags}: only with --iterations 1 (each iteration would need its own image)`);
+  return { ...o, collectorOptions: { ...(o.collectorOptions ?? {}), ...given } };
+}
 
 function looksLikePath(name: string): boolean {
   return name.startsWith('.') || name.startsWith('/') || /\.(m?js|ts)$/.test(name);
@@ -128,6 +148,7 @@ function checkRunOptions(o: RunOptions): void {
 export async function runOnce(options: RunOptions): Promise<MeasuredRunReport> {
   checkRunOptions(options);
   const plugin = await loadCollector(options.collector);
+  options = withPersistenceOptions(plugin, options);
   const workload = await loadWorkload(options.workload);
   const params = workloadParams(workload, options.params ?? {}, options.seed);
   const requests = workload.requests;
@@ -157,7 +178,7 @@ async function runIteration(
   environment: Environment,
   latency: RequestLatencyRecorder | null,
   log: RunOptions['log'],
-): Promise<RunReport> {
+): Promise<RunReport & { persistence?: PersistenceReport }> {
   const verify = options.verify ?? 'off';
   const stressGc = options.stressGc ?? 0;
   const countBarriers = options.countBarriers ?? true;
@@ -206,6 +227,7 @@ async function runIteration(
   } catch (e) {
     if (!(e instanceof OutOfMemoryError)) {
       if (gcLog) await gcLog.close();
+      (vm.collector as { shutdown?(): void }).shutdown?.();
       throw e;
     }
     oom = e;
@@ -214,8 +236,11 @@ async function runIteration(
   // Give back the last TLAB's unused tail so the allocation count is what the workload used.
   vm.collector.retireTlab(mutator);
   if (gcLog) await gcLog.close();
+  // a persisting collector flushes its write-through log and closes its image
+  const persisting = vm.collector as { persistenceReport?(): PersistenceReport; shutdown?(): void };
+  persisting.shutdown?.();
 
-  return buildRunReport({
+  const report = buildRunReport({
     vm,
     recorder,
     configuration,
@@ -225,4 +250,5 @@ async function runIteration(
     ...(oom ? { error: oom.message } : {}),
     result: values ? { values, line: resultLine(workload.name, values) } : null,
   });
+  return persisting.persistenceReport ? { ...report, persistence: persisting.persistenceReport() } : report;
 }

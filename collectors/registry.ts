@@ -9,9 +9,10 @@ import { existsSync } from 'node:fs';
 import type { CollectorPlugin } from '../vm-core/collector.js';
 import { UsageError } from '../vm-core/errors.js';
 import { epsilon } from './epsilon/epsilon.js';
+import { gcpersist } from './gcpersist/gcpersist-collector.js';
 import { EXPERIMENTAL_COLLECTORS, REGION_FAMILY } from './region/presets.js';
 
-const BUILT_IN: CollectorPlugin[] = [epsilon, ...REGION_FAMILY];
+const BUILT_IN: CollectorPlugin[] = [epsilon, ...REGION_FAMILY, gcpersist];
 
 export function listCollectors(): CollectorPlugin[] {
   return [...BUILT_IN];

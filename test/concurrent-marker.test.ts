@@ -16,10 +16,6 @@
  * The worker is compiled JavaScript (dist/); when dist is missing or older than
  * the marker's sources, the test builds it first.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { epsilon } from '../collectors/epsilon/epsilon.js';
 import type { Collector, CollectorPlugin } from '../vm-core/collector.js';
@@ -28,21 +24,11 @@ import type { Heap } from '../vm-core/heap.js';
 import type { Mutator } from '../vm-core/mutator.js';
 import { Tracer } from '../vm-core/tracer.js';
 import { Vm } from '../vm-core/vm.js';
+import { ensureMarkerBuilt } from './deep/marker-build.js';
 import { seededRandom } from './kit/fixtures.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const workerJs = join(root, 'dist/vm-core/concurrent/marker-worker.js');
 const DEEP = process.env.HEAPLAB_DEEP === '1';
 const PROGRAMS = DEEP ? 3000 : 200;
-
-function ensureBuilt(): void {
-  const srcDir = join(root, 'vm-core/concurrent');
-  const stale = !existsSync(workerJs) || readdirSync(srcDir).some((f) => {
-    const js = join(root, 'dist/vm-core/concurrent', f.replace(/\.ts$/, '.js'));
-    return !existsSync(js) || statSync(js).mtimeMs < statSync(join(srcDir, f)).mtimeMs;
-  });
-  if (stale) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
-}
 
 // ---- a VM whose (epsilon) collector hands SATB buffers to the marker ------------------------
 
@@ -234,7 +220,7 @@ describe('concurrent SATB marker (real worker thread)', () => {
   let marker: ConcurrentMarker;
 
   beforeAll(async () => {
-    ensureBuilt();
+    ensureMarkerBuilt();
     marker = await ConcurrentMarker.start(newEnv(sink).vm.heap);
     sink.marker = marker;
   });

@@ -89,7 +89,7 @@ function caseLabel(c: SmallCase): string {
 
 describe('workload registry', () => {
   it('lists binary-trees and lru-cache with the reference parameters and defaults', () => {
-    expect(listWorkloads().map((w) => w.name)).toEqual(['binary-trees', 'lru-cache']);
+    expect(listWorkloads().map((w) => w.name)).toEqual(['binary-trees', 'lru-cache', 'resilient-cache']);
     expect(resolveParams(findWorkload('binary-trees'), {})).toEqual({ iters: 8, stretch: 18, longlived: 16, array: 500000, min: 4, max: 16 });
     expect(resolveParams(findWorkload('lru-cache'), {})).toEqual({ capacity: 200000, ops: 5000000, keyspaceFactor: 4, seed: 42 });
   });

@@ -7,10 +7,12 @@
  * object ever lives at word 0. References stay below 2^30 so V8 keeps them as
  * small integers.
  *
- *   word 0   31 30                                  8 7    4 3   2 1     0
- *           +--+-------------------------------------+------+-----+-------+
- *           | 0|            type id (23 bits)         | age  |  -  | state |
- *           +--+-------------------------------------+------+-----+-------+
+ *   word 0   31 30                                  8 7    4  3  2  1     0
+ *           +--+-------------------------------------+------+--+--+-------+
+ *           | 0|            type id (23 bits)         | age  |E |P | state |
+ *           +--+-------------------------------------+------+--+--+-------+
+ *            P (bit 2) PERSIST_MARK, E (bit 3) PERSIST_EAGER: GCPersist only
+ *            (collectors/gcpersist); 0 in every object of any other collector
  *   word 1  | array length (element count); 0 for structs;                |
  *           | the forwarding address once state == FORWARDED              |
  *           +-------------------------------------------------------------+
@@ -44,6 +46,21 @@ export const STATE_FORWARDED = 1;
 export const STATE_BUSY = 2;
 /** Header state: evacuation failed; the object stays where it is (word 1 keeps its length). */
 export const STATE_SELF_FORWARDED = 3;
+
+/**
+ * GCPersist's routing mark: the pre-pass of an evacuation pause sets it on
+ * the objects reachable from persistent roots that are not yet in persistent
+ * regions; evacuation copies a marked object into a persistent region and
+ * clears the mark in the copy. Transient: set and cleared within one pause.
+ */
+export const PERSIST_MARK = 1 << 2;
+/**
+ * GCPersist's write-through bit: the object is reachable from an `eager`
+ * persistent root, so the eager barrier (barriers/persist.ts) logs every store
+ * into it durably. Kept in copies and in the image.
+ */
+export const PERSIST_EAGER = 1 << 3;
+export const PERSIST_BITS = PERSIST_MARK | PERSIST_EAGER;
 
 export const AGE_SHIFT = 4;
 export const AGE_MASK = 0b1111 << AGE_SHIFT;

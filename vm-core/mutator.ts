@@ -40,6 +40,10 @@ export interface MutatorHost {
   dirtyCardBufferFull(m: Mutator): void;
   /** The mutator's SATB buffer is full. */
   satbBufferFull(m: Mutator): void;
+  /** Names a persistent root (vm-core/persistent-roots.ts). */
+  persistRoot(name: string, ref: number, mode?: string): void;
+  /** A persistent root's reference (0: none). */
+  persistentRoot(name: string): number;
 }
 
 export const DIRTY_CARD_BUFFER_ENTRIES = 256;
@@ -205,6 +209,23 @@ export class Mutator {
 
   popFrame(mark: number): void {
     this.sp = mark;
+  }
+
+  // ---- persistent roots (GCPersist: vm-core/persistent-roots.ts) ----------------
+
+  /**
+   * Marks `ref` and everything reachable from it as persistent data under
+   * `name` (a persisting collector keeps it in its image; any other collector
+   * treats it as a strong root). `mode`: lazy | lazy-old | eager, default the
+   * collector's. Not a safepoint.
+   */
+  persistRoot(name: string, ref: number, mode?: string): void {
+    this.host.persistRoot(name, ref, mode);
+  }
+
+  /** The reference of persistent root `name` (0: none), e.g. what recovery restored. */
+  persistentRoot(name: string): number {
+    return this.host.persistentRoot(name);
   }
 
   // ---- safepoints ---------------------------------------------------------------

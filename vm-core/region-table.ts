@@ -13,6 +13,12 @@
  *   evacFailed       u8     1 when some object could not be evacuated out of it this pause
  *   humongousStart   i32    for HUMONGOUS_CONT: index of the run's first region
  *   remset           i32    handle of the region's remembered set (-1: none)
+ *   persistent       u8     GCPersist (collectors/gcpersist): PERSISTENT_REGION when the region
+ *                           is mirrored in the image (an old region, or a humongous run, holding
+ *                           persistent objects); PERSISTENT_LOGGED when a volatile region holds
+ *                           objects the eager barrier has logged; 0 otherwise (always 0 for
+ *                           other collectors). Kept by the GCPersist collector, which clears it
+ *                           when the region is released.
  *
  * A region spans words [r << logRegionWords, (r + 1) << logRegionWords). Its
  * bottom is its first word, except region 0 whose first two words hold the
@@ -27,6 +33,11 @@ export const REGION_OLD = 3;
 export const REGION_HUMONGOUS_START = 4;
 export const REGION_HUMONGOUS_CONT = 5;
 export const REGION_PERSISTENT = 6;
+
+/** Values of the `persistent` column. */
+export const PERSISTENT_NONE = 0;
+export const PERSISTENT_REGION = 1;
+export const PERSISTENT_LOGGED = 2;
 
 export const REGION_KIND_NAMES = ['free', 'eden', 'survivor', 'old', 'humongous-start', 'humongous-cont', 'persistent'];
 
@@ -44,6 +55,7 @@ export class RegionTable {
   readonly evacFailed: Uint8Array;
   readonly humongousStart: Int32Array;
   readonly remset: Int32Array;
+  readonly persistent: Uint8Array;
 
   constructor(readonly count: number, readonly logRegionWords: number, buffer?: SharedArrayBuffer) {
     this.arrays = new SharedArrays([
@@ -56,6 +68,7 @@ export class RegionTable {
       { name: 'evacFailed', kind: 'u8', length: count },
       { name: 'humongousStart', kind: 'i32', length: count },
       { name: 'remset', kind: 'i32', length: count },
+      { name: 'persistent', kind: 'u8', length: count },
     ], buffer);
     this.kind = this.arrays.u8('kind');
     this.top = this.arrays.i32('top');
@@ -66,6 +79,7 @@ export class RegionTable {
     this.evacFailed = this.arrays.u8('evacFailed');
     this.humongousStart = this.arrays.i32('humongousStart');
     this.remset = this.arrays.i32('remset');
+    this.persistent = this.arrays.u8('persistent');
     if (!buffer) {
       for (let r = 0; r < count; r++) {
         this.top[r] = this.bottom(r);

@@ -23,6 +23,7 @@ import { EV_MUTATORS_RESUMED, EV_MUTATORS_STOPPED, EV_REQUESTED, GcEvents } from
 import { Heap } from './heap.js';
 import * as layout from './layout.js';
 import { type MutatorHost, Mutator } from './mutator.js';
+import { MAX_PERSISTENT_ROOTS, PersistentRoots } from './persistent-roots.js';
 import { DEFAULT_ROOT_SLOTS } from './roots.js';
 import { type StressMutator, withStressGc } from './stress-mutator.js';
 import { formatBytes, heapGeometry } from './sizes.js';
@@ -72,6 +73,8 @@ export class Vm implements MutatorHost {
   /** Used words right after the last pause (the closest thing to the live size a collector reports). */
   usedAfterLastGc = -1;
   lastGcCause = '';
+  /** Named persistent roots (GCPersist), held in a holder mutator's root slots so every collector scans them. */
+  readonly persistentRoots = new PersistentRoots(() => this.newRootHolder());
   private inPause = false;
 
   constructor(readonly config: VmConfig) {
@@ -83,7 +86,9 @@ export class Vm implements MutatorHost {
     this.options = resolveOptions(config.collector, config.collectorOptions ?? {});
     this.stressGc = config.stressGc ?? 0;
     this.heap.poisonReleased = this.stressGc > 0;
-    const base = mutatorClassFor(this.plugin.constraints.barriers as BarrierChoice, config.countBarriers ?? true);
+    // a plug-in whose barrier depends on an option (gcpersist: persistMode=eager) says so with barriersFor
+    const barriers = (this.plugin as { barriersFor?(o: Record<string, OptionValue>): BarrierChoice }).barriersFor?.(this.options) ?? this.plugin.constraints.barriers;
+    const base = mutatorClassFor(barriers as BarrierChoice, config.countBarriers ?? true);
     this.mutatorClass = this.stressGc > 0 ? withStressGc(base, this) : base;
     this.verifier = new Verifier(this, config.verify ?? 'off');
     this.collector = this.plugin.create(this, this.options);
@@ -98,6 +103,21 @@ export class Vm implements MutatorHost {
     if (this.stressGc > 0) (m as StressMutator).stressInterval = (m as StressMutator).stressCountdown = this.stressGc;
     this.mutators.push(m);
     return m;
+  }
+
+  /** The mutator whose root slots hold the persistent roots: plain Mutator class, never allocates. */
+  private newRootHolder(): Mutator {
+    const m = new Mutator(this.mutators.length, this, this.heap, MAX_PERSISTENT_ROOTS, this.barrierCounters, this.pollWord);
+    this.mutators.push(m);
+    return m;
+  }
+
+  persistRoot(name: string, ref: number, mode?: string): void {
+    this.persistentRoots.set(name, ref, mode);
+  }
+
+  persistentRoot(name: string): number {
+    return this.persistentRoots.get(name);
   }
 
   // ---- the allocation slow path ----------------------------------------------------

@@ -4,9 +4,10 @@
 import { UsageError } from '../vm-core/errors.js';
 import { binaryTrees } from './binary-trees.js';
 import { lruCache } from './lru-cache.js';
+import { resilientCache } from './resilient-cache.js';
 import type { Workload } from './workload.js';
 
-const BUILT_IN: Workload[] = [binaryTrees, lruCache];
+const BUILT_IN: Workload[] = [binaryTrees, lruCache, resilientCache];
 
 export function listWorkloads(): Workload[] {
   return [...BUILT_IN];

@@ -11,19 +11,36 @@
  *                     object and every region claimed during the cycle (eden, survivor, the old
  *                     regions promotions go to, new humongous objects) is implicitly live;
  *                     roots = the mutators' roots plus every reference held by every object in
- *                     the survivor regions (the root-region scan, done here in the pause: young
- *                     objects are never marked, they are roots). The pause stays kind 'young'
- *                     and counts `concurrentStart` (HotSpot: "Pause Young (Concurrent Start)").
+ *                     the survivor regions (young objects are never marked, what they hold is a
+ *                     root): the worker scans these root regions first, concurrently (G1's
+ *                     "Concurrent Scan Root Regions"); a pause that comes before it is done
+ *                     finishes the scan first, since it moves survivors. The pause stays kind
+ *                     'young' and counts `concurrentStart` (HotSpot: "Pause Young (Concurrent Start)").
  *   concurrent mark   the worker marks while the mutator runs; SATB buffers reach the marker
  *                     (onSatbBuffer). Young pauses go on (they move only young objects, whose
  *                     regions have TAMS = bottom, and promote into fresh regions above TAMS);
  *                     no mixed pause, no eager humongous reclaim, nothing below TAMS is freed.
  *                     Bracketed by concurrent-start / concurrent-end events ('mark').
  *   remark            a pause (kind 'remark') once the marker is idle (polled on allocation
- *                     slow paths): SATB buffers were flushed by the pause, marker.remark
- *                     completes the closure on this thread, the SATB barrier goes off.
- *   cleanup           a pause (kind 'cleanup') as with stop-the-world marking: live words are
- *                     marked words below TAMS + (top - TAMS) in both paths.
+ *                     slow paths; as it was when the pause began): SATB buffers were flushed by
+ *                     the pause, marker.remark completes the closure on this thread, the SATB
+ *                     barrier goes off. The collector then picks the collection-set candidates
+ *                     (live words are marked words below TAMS + (top - TAMS)), tracks their
+ *                     remembered sets, and hands the worker the rebuild task.
+ *   rebuild           the worker rebuilds the candidates' remembered sets from every live old and
+ *                     humongous object and scrubs the dead objects below TAMS into fillers
+ *                     (vm-core/concurrent/rebuild-scrub.ts) while the mutator runs; the mutator
+ *                     adds the (target, card) pairs it finds to the remembered sets on its
+ *                     allocation slow paths. Bracketed by concurrent-start / -end ('rebuild').
+ *   cleanup           a pause (kind 'cleanup') once the worker is done: the last pairs, free the
+ *                     empty old regions and dead humongous objects, the candidates go to the
+ *                     mixed pauses.
+ *
+ * The worker yields (suspend) whenever the mutators stop, when the collector
+ * retires their TLABs (every pause and verification), and before the mutator
+ * refines cards during the rebuild (refinement parses old regions the worker
+ * scrubs); it goes on (resume) on the next allocation slow path. So a pause
+ * never shares the cores with it, and nothing parses a region it writes.
  *
  * Why the root-region scan is enough: at the snapshot every young object is a
  * survivor, and every reference any survivor holds is marked at the start; a
@@ -48,7 +65,8 @@
  * (through any object, young ones included), must be marked: the SATB
  * invariant.
  */
-import { ConcurrentMarker, type RemarkResult } from '../../vm-core/concurrent/concurrent-marker.js';
+import { ConcurrentMarker, type RebuildResult, type RemarkResult, rebuildTask } from '../../vm-core/concurrent/concurrent-marker.js';
+import { TASK_CLEAR, TASK_COUNT, TASK_WALK, taskFlagsBase, taskLimitBase, taskTargetBase } from '../../vm-core/concurrent/rebuild-scrub.js';
 import type { Heap } from '../../vm-core/heap.js';
 import * as layout from '../../vm-core/layout.js';
 import type { Mutator } from '../../vm-core/mutator.js';
@@ -102,6 +120,10 @@ function refSlots(words: Int32Array, typeKind: Int32Array, typeRefs: Int32Array,
 export class ConcurrentMarking {
   private roots = new Int32Array(1024);
   private active = false;
+  /** What the cycle does now: marking (concurrent start .. remark) or rebuilding (remark .. cleanup). */
+  private stage: 'mark' | 'rebuild' = 'mark';
+  /** The regions whose remembered sets the rebuild fills (tracked since remark; incomplete until cleanup). */
+  private rebuildTargets: number[] = [];
   /** Old/humongous objects below TAMS reachable at concurrent start (verifier only). */
   private snapshot: Int32Array | null = null;
   /** The verifier should record the snapshot (after the concurrent-start pause) / check the SATB invariant (after remark). */
@@ -111,7 +133,8 @@ export class ConcurrentMarking {
   markEnded = false;
   lastResult: RemarkResult | null = null;
 
-  constructor(private readonly heap: Heap) {
+  /** paceUs (option markerPaceUs, for tests): the worker rests this long after every few objects, so the mutator races a slow marker. */
+  constructor(private readonly heap: Heap, private readonly paceUs = 0) {
     sharedMarker(heap); // spawn early: it takes ~40 ms to become ready
   }
 
@@ -157,7 +180,8 @@ export class ConcurrentMarking {
       tams[r] = k === REGION_OLD || k === REGION_HUMONGOUS_START || k === REGION_HUMONGOUS_CONT ? regions.top[r] : regions.bottom(r);
     }
 
-    // roots: the mutators' root slots and the root-region scan of the survivors
+    // roots: the mutators' root slots; the survivors are root regions the worker scans first
+    // (G1's concurrent root-region scan), before the next pause may move them
     let n = 0;
     for (const m of mutators) {
       for (let i = 0; i < m.sp; i++) {
@@ -165,24 +189,15 @@ export class ConcurrentMarking {
         if (v !== 0) n = this.pushRoot(n, v);
       }
     }
-    const words = heap.words;
-    const typeKind = heap.types.kind;
-    const typeRefs = heap.types.refs;
-    for (const r of survivorRegions) {
-      const top = regions.top[r];
-      for (let obj = regions.bottom(r); obj < top; obj += heap.sizeOf(obj)) {
-        for (let s = obj + HEADER_WORDS, end = s + refSlots(words, typeKind, typeRefs, obj); s < end; s++) {
-          const v = words[s];
-          if (v !== 0) n = this.pushRoot(n, v);
-        }
-      }
-    }
     this.snapshot = null;
     this.snapshotDue = true;
     this.invariantDue = false;
-    marker.beginCycle(this.roots, n, { keepTams: true });
+    // the worker starts when the mutators run again (resume on the first allocation slow path)
+    marker.beginCycle(this.roots, n, { keepTams: true, paceUs: this.paceUs, start: false, rootRegions: survivorRegions });
     shared.owner = this;
     this.active = true;
+    this.stage = 'mark';
+    this.rebuildTargets = [];
     this.markEnded = false;
     for (const m of mutators) m.marking = true;
     return true;
@@ -203,14 +218,34 @@ export class ConcurrentMarking {
     if (this.cycleActive) shared.marker!.enqueueSatb(refs, n);
   }
 
-  /** The worker has run out of work (cheap; call on allocation slow paths). */
+  /** The worker has run out of work (cheap; call on allocation slow paths; kept while it is suspended). */
   get idle(): boolean {
     return this.cycleActive && shared.marker!.idle;
   }
 
+  /** The cycle is past remark: the worker rebuilds remembered sets and scrubs. */
+  get rebuilding(): boolean {
+    return this.cycleActive && this.stage === 'rebuild';
+  }
+
+  /** The mutators stop (a pause, a verification): the worker yields until resume(). */
+  suspend(): void {
+    if (this.cycleActive) shared.marker!.suspend();
+  }
+
+  /** Mutator thread, before it parses old regions itself (card refinement): a rebuilding worker yields. */
+  suspendForHeapWalk(): void {
+    if (this.rebuilding) shared.marker!.suspend();
+  }
+
+  /** The mutators run: the worker goes on (or starts). */
+  resume(): void {
+    if (this.cycleActive) shared.marker!.resume();
+  }
+
   /** Remark, in a pause (SATB buffers already flushed): completes the closure, SATB barrier off. */
   remark(mutators: readonly Mutator[]): RemarkResult {
-    if (!this.cycleActive) throw new Error('concurrent marking: remark without an active cycle');
+    if (!this.cycleActive || this.stage !== 'mark') throw new Error('concurrent marking: remark without an active cycle');
     let n = 0;
     for (const m of mutators) {
       for (let i = 0; i < m.sp; i++) {
@@ -219,10 +254,84 @@ export class ConcurrentMarking {
       }
     }
     const result = shared.marker!.remark(this.roots, n);
-    this.finish(mutators);
+    for (const m of mutators) {
+      m.marking = false;
+      m.satbCount = 0;
+    }
+    this.snapshotDue = false;
     this.invariantDue = true;
     this.lastResult = result;
     return result;
+  }
+
+  /**
+   * Right after remark, in the same pause: the worker is to clear the dead
+   * objects' references in `clear` (old regions with TAMS above bottom, dead
+   * humongous objects), then walk `walk` (old regions with live data, live
+   * humongous objects) up to their current tops, scrubbing and recording
+   * references into `targets` (already tracked).
+   */
+  startRebuild(clear: readonly number[], walk: readonly number[], targets: readonly number[]): void {
+    const heap = this.heap;
+    const marker = shared.marker!;
+    const task = rebuildTask(heap);
+    const limitBase = taskLimitBase(heap.regionCount);
+    const targetBase = taskTargetBase(heap.regionCount);
+    const flagsBase = taskFlagsBase(heap.regionCount);
+    task.fill(0);
+    let n = 0;
+    const add = (r: number, flag: number) => {
+      if (task[flagsBase + r] === 0) task[1 + n++] = r;
+      task[flagsBase + r] |= flag;
+      task[limitBase + r] = heap.regions.top[r];
+    };
+    for (const r of clear) add(r, TASK_CLEAR);
+    for (const r of walk) add(r, TASK_WALK);
+    task[TASK_COUNT] = n;
+    for (const t of targets) task[targetBase + t] = 1;
+    marker.beginRebuild();
+    this.stage = 'rebuild';
+    this.rebuildTargets = [...targets];
+  }
+
+  /** Mutator thread, during the rebuild: the pairs the worker found so far go into the remembered sets. */
+  drainRebuild(remsets: { add(target: number, card: number): void }): number {
+    if (!this.rebuilding) return 0;
+    return shared.marker!.drainPairs((t, c) => remsets.add(t, c));
+  }
+
+  /** Cleanup, in a pause: the rest of the rebuild (normally nothing), the last pairs; the cycle ends. */
+  finishRebuild(mutators: readonly Mutator[], remsets: { add(target: number, card: number): void }): RebuildResult {
+    if (!this.rebuilding) throw new Error('concurrent marking: cleanup without a rebuild');
+    const result = shared.marker!.finishRebuild((t, c) => remsets.add(t, c));
+    this.finish(mutators);
+    return result;
+  }
+
+  /** The targets of a rebuild that was discarded (their remembered sets are incomplete: untrack them). */
+  takeRebuildTargets(): number[] {
+    const t = this.rebuildTargets;
+    this.rebuildTargets = [];
+    return t;
+  }
+
+  /**
+   * The remembered sets as the completeness check should see them: during the
+   * rebuild the targets' sets are being filled (G1 does not verify a region
+   * whose set is being rebuilt either), so they are left out.
+   */
+  remsetsToVerify<T extends { tracked: Uint8Array }>(remsets: T): T {
+    // (also when another heap took the worker: the targets stay incomplete until the collector discards the cycle)
+    if (this.rebuildTargets.length === 0) return remsets;
+    const tracked = remsets.tracked.slice();
+    for (const t of this.rebuildTargets) tracked[t] = 0;
+    return new Proxy(remsets, {
+      get: (target, prop) => {
+        if (prop === 'tracked') return tracked;
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
   }
 
   /** Discards the cycle (full collection, or the marker was taken by another heap). */
@@ -236,6 +345,7 @@ export class ConcurrentMarking {
     this.invariantDue = false;
     if (shared.owner === this) shared.owner = null;
     this.active = false;
+    this.stage = 'mark';
     for (const m of mutators) {
       m.marking = false;
       m.satbCount = 0;

@@ -1,7 +1,9 @@
 /**
  * Whole-heap marking for the remembered-set collectors, stop-the-world, in
- * G1's two pauses (the concurrent version replaces the first by concurrent
- * marking):
+ * G1's two pauses (rem, gen, and cre / g1 with concurrentMark off; with
+ * concurrent marking, the worker marks instead of the first pause and
+ * rebuilds and scrubs instead of most of the second: concurrent-marking.ts,
+ * vm-core/concurrent/rebuild-scrub.ts, whose results these functions define):
  *
  *   remark   trace everything reachable from the roots into the mark bitmap,
  *            counting live words per region; record each region's top as its

@@ -20,12 +20,14 @@
  *
  * Marking starts when old and humongous occupancy pass `ihopPercent`
  * (InitiatingHeapOccupancyPercent). Stop-the-world (marking-cycle.ts; rem, gen,
- * g1 with concurrentMark off): a remark pause marks. Concurrent (cre, g1;
- * concurrent-marking.ts): a young pause starts the cycle, a worker thread marks
- * while the mutator runs and young pauses go on, a remark pause finishes it.
- * Either way a cleanup pause frees, scrubs and picks candidates; mixed pauses
- * follow while the candidates hold more than `heapWastePercent` of reclaimable
- * space.
+ * cre / g1 with concurrentMark off): a remark pause marks, a cleanup pause
+ * frees, scrubs, picks candidates and rebuilds their remembered sets.
+ * Concurrent (cre, g1; concurrent-marking.ts): a young pause starts the cycle,
+ * a worker thread marks while the mutator runs and young pauses go on, a
+ * remark pause finishes the marking and picks the candidates, the worker
+ * rebuilds their remembered sets and scrubs while the mutator runs, and a
+ * short cleanup pause frees. Mixed pauses follow while the candidates hold
+ * more than `heapWastePercent` of reclaimable space.
  * When a pause cannot make room, the last-ditch collection compacts the whole
  * heap (vm-core/compactor.ts).
  */
@@ -76,13 +78,20 @@ export interface RemsetCollectorOptions {
   oldCsetRegionThresholdPercent: number;
   refinementThresholdCards: number;
   tlabWords: number;
+  /** GC threads of evacuation pauses (1 or 2). */
+  gcThreads: number;
+  /** Parallel only when the collection set holds at least this many KiB. */
+  parallelMinKb: number;
   /** Mark concurrently on the worker thread (needs the SATB pre-write barrier); false: stop-the-world. */
   concurrentMark: boolean;
+  /** Tests: the marker worker rests this many µs after every few objects (0: full speed). */
+  markerPaceUs: number;
 }
 
 /**
  *   young-only       young pauses; the IHOP test after each
- *   concurrent-mark  the worker marks; young pauses go on; remark once it is idle
+ *   concurrent-mark  the worker marks (remark once it is idle), then rebuilds and scrubs (cleanup once
+ *                    it is idle); young pauses go on; the worker yields during every pause
  *   remark-pending   stop-the-world marking is due (the next pause marks)
  *   cleanup-pending  marking done; the next pause is cleanup
  *   mixed            mixed pauses take old candidates
@@ -105,6 +114,8 @@ export class RemsetCollector implements Collector {
   /** Old regions chosen at the last cleanup, best first; consumed by mixed pauses. */
   private candidates: number[] = [];
   private candidatesAtCycleStart = 0;
+  /** Old regions a concurrent marking found empty, freed by the cleanup after the rebuild. */
+  private rebuildEmpty: number[] = [];
   private edenTargetRegions: number;
   private edenRegions: number[] = [];
   private survivorRegions: number[] = [];
@@ -127,7 +138,7 @@ export class RemsetCollector implements Collector {
     this.allocator = new RegionAllocator(heap, REGION_EDEN, options.tlabWords, (r) => this.startYoungRegion(r, REGION_EDEN));
     this.evacuation = new RemsetEvacuation(heap, this.remsets, (r, kind) => {
       if (kind === REGION_SURVIVOR) this.startYoungRegion(r, REGION_SURVIVOR);
-    });
+    }, { gcThreads: options.gcThreads, parallelMinWords: (options.parallelMinKb * 1024) / WORD_BYTES });
     this.tracer = new Tracer(heap);
     this.compactor = new Compactor(heap);
     if (options.pauseGoalMs > 0) {
@@ -148,7 +159,7 @@ export class RemsetCollector implements Collector {
       this.policy = null;
     }
     this.edenTargetRegions = this.defaultEdenRegions();
-    this.marking = options.concurrentMark ? new ConcurrentMarking(heap) : null;
+    this.marking = options.concurrentMark ? new ConcurrentMarking(heap, options.markerPaceUs) : null;
   }
 
   // ---- allocation ---------------------------------------------------------------------
@@ -176,6 +187,8 @@ export class RemsetCollector implements Collector {
 
   retireTlab(m: Mutator): void {
     this.allocator.retire(m);
+    // the mutators stop (a pause or a verification): a concurrent cycle's worker yields until they run again
+    this.marking?.suspend();
   }
 
   usedWords(): number {
@@ -191,7 +204,11 @@ export class RemsetCollector implements Collector {
     if (this.phase === 'concurrent-mark') {
       const marking = this.marking!;
       if (marking.lost) this.discardCycle('concurrentCyclesPreempted');
-      else if (marking.idle) { this.endConcurrentMark(); return true; }
+      else {
+        marking.drainRebuild(this.remsets); // the rebuild's pairs go into the remembered sets here, on the mutator thread
+        if (marking.idle) { this.endConcurrentMark(); return true; }
+        if (this.edenRegions.length < this.edenTargetRegions) marking.resume(); // the mutators run: so does the worker
+      }
     }
     return this.edenRegions.length >= this.edenTargetRegions;
   }
@@ -203,6 +220,7 @@ export class RemsetCollector implements Collector {
     if (this.events.inPause) return;
     if (this.queue.length > this.refinementThreshold) {
       const t0 = performance.now();
+      this.marking?.suspendForHeapWalk(); // refinement parses old regions a rebuilding worker scrubs
       this.scanner.cardsRefined = 0;
       const refined = this.scanner.refine(this.queue, this.queue.length - (this.refinementThreshold >> 1));
       this.events.count('cardsRefinedByMutator', refined);
@@ -219,18 +237,29 @@ export class RemsetCollector implements Collector {
   }
 
   checkInvariants(when: string, problems: string[]): void {
-    if (when.startsWith('before')) checkRemsetCompleteness(this.vm.heap, this.remsets, problems);
+    // (during a concurrent rebuild the sets being rebuilt are left out until cleanup)
+    if (when.startsWith('before')) checkRemsetCompleteness(this.vm.heap, this.marking ? this.marking.remsetsToVerify(this.remsets) : this.remsets, problems);
     // the SATB invariant after a concurrent remark (and the snapshot it is checked against)
     else if (this.marking) this.marking.verifyAfterPause(this.vm.mutators, problems);
   }
 
   // ---- pauses -----------------------------------------------------------------------------
 
+  /**
+   * Hook for subclasses, once per evacuation pause: the collection set is
+   * flagged (inCset) and the evacuation has not begun. gcpersist's persist
+   * pass runs here (collectors/gcpersist/persist-pass.ts); no-op otherwise.
+   */
+  protected beforeEvacuation(): void {}
+
   collect(cause: string): void {
     if (this.phase === 'concurrent-mark' && this.marking!.lost) this.discardCycle('concurrentCyclesPreempted');
     if (cause === 'last-ditch') this.fullCollection();
-    // remark when the worker is done, unless the pause must free memory now (then a young pause)
-    else if (this.phase === 'concurrent-mark' && cause !== 'allocation-failure' && this.marking!.idle) this.concurrentRemarkPause();
+    // remark (cleanup, after the rebuild) when the worker is done, unless the pause must free memory now (then a young pause)
+    else if (this.phase === 'concurrent-mark' && cause !== 'allocation-failure' && this.marking!.idle) {
+      if (this.marking!.rebuilding) this.concurrentCleanupPause();
+      else this.concurrentRemarkPause();
+    }
     else if (this.phase === 'remark-pending') this.remarkPause();
     else if (this.phase === 'cleanup-pending') this.cleanupPause();
     else this.evacuationPause();
@@ -271,6 +300,7 @@ export class RemsetCollector implements Collector {
       this.candidates = this.candidates.slice(oldTaken);
     }
     for (const r of cset) regions.inCset[r] = 1;
+    this.beforeEvacuation();
     events.count('regionsInCset', cset.length);
     events.count('edenRegions', edenCount);
     events.count('oldRegionsInCset', oldTaken);
@@ -298,11 +328,8 @@ export class RemsetCollector implements Collector {
     evacuation.evacuateRoots(vm.mutators);
     events.emit(EV_ROOTS_TRACED);
     events.phaseEnd('roots');
-    const wordsBeforeScan = evacuation.work.wordsCopied;
     evacuation.scanCards(cards);
     events.phaseEnd('remset-scan');
-    const tScanned = performance.now();
-    const wordsBeforeDrain = evacuation.work.wordsCopied;
     evacuation.drain();
     evacuation.finishCopying();
     events.emit(EV_HEAP_TRACED);
@@ -327,6 +354,8 @@ export class RemsetCollector implements Collector {
     events.phaseEnd('other');
     events.count('cardsScanned', work.cardsScanned);
     events.count('objectsCopied', work.objectsCopied);
+    events.count('gcThreads', work.threads);
+    if (work.threads > 1) events.count('objectsCopiedByWorker', work.workerObjectsCopied);
     events.count('bytesCopied', work.wordsCopied * WORD_BYTES);
     events.count('bytesPromoted', work.wordsPromoted * WORD_BYTES);
     events.count('survivorRegions', this.survivorRegions.length);
@@ -342,25 +371,26 @@ export class RemsetCollector implements Collector {
     const pauseMs = performance.now() - t0;
     // pauses with evacuation failure are skewed: HotSpot keeps them out of its predictions too
     if (this.analytics && work.failedObjects === 0) {
-      // Card scanning copies what the cards point at as it goes: charge that copying to the
-      // per-byte cost (at this pause's drain rate) and only the rest to the per-card cost.
-      const drainBytes = (work.wordsCopied - wordsBeforeDrain) * WORD_BYTES;
-      const scanBytes = (wordsBeforeDrain - wordsBeforeScan) * WORD_BYTES;
-      const msPerByte = drainBytes > 0 ? (tCopied - tScanned) / drainBytes : this.analytics.predictCopyMsPerByte();
-      const scanCopyMs = Math.min(tScanned - tMerged, scanBytes * msPerByte);
+      // Card scanning and copying interleave on every GC thread; each thread timed its card
+      // scanning apart from its copying (as HotSpot's per-worker Scan Heap Roots / Object Copy),
+      // and the wall time of the evacuation is split between the two costs in that proportion.
+      const evacuationMs = tCopied - tMerged;
+      const threadMs = work.cardScanThreadMs + work.copyThreadMs;
+      const cardScanMs = threadMs > 0 ? (evacuationMs * work.cardScanThreadMs) / threadMs : 0;
       this.analytics.recordPause({
         kind: mixed ? 'mixed' : 'young',
         pauseMs,
-        fixedMs: Math.max(0, pauseMs - (tScanned - tMerged) - (tCopied - tScanned) - (tMerged - tRefine)),
+        fixedMs: Math.max(0, pauseMs - evacuationMs - (tMerged - tRefine)),
         cardsScanned: work.cardsScanned,
-        cardScanMs: tScanned - tMerged - scanCopyMs,
+        cardScanMs,
         remsetEntries: remembered,
         remsetMergeMs: tMerged - tRefine,
         bytesCopied: work.wordsCopied * WORD_BYTES,
-        copyMs: tCopied - tScanned + scanCopyMs,
+        copyMs: evacuationMs - cardScanMs,
         edenRegions: edenCount,
         oldRegions: oldTaken,
       });
+      this.analytics.recordCardsScanned(work.cardsScanned, edenCount);
       if (youngBytes > 0) this.analytics.recordEdenSurvival(youngBytes, work.wordsCopied * WORD_BYTES);
     }
     if (mixed && !this.continueMixed()) this.endMixedPhase();
@@ -410,6 +440,7 @@ export class RemsetCollector implements Collector {
         survivorBytes: this.survivorRegions.length * heap.regionWords * WORD_BYTES,
         pendingCards: this.queue.length,
         youngRemsetEntriesPerRegion: 0,
+        cardsPerEdenRegion: this.analytics!.predictCardsPerEdenRegion(),
       });
       this.edenTargetRegions = Math.max(1, target);
     } else {
@@ -420,7 +451,9 @@ export class RemsetCollector implements Collector {
 
   private defaultEdenRegions(): number {
     const heap = this.vm.heap;
-    const budget = Math.max(1, Math.floor((heap.regionCount * this.options.budgetPercent) / 100));
+    // generational: the young generation (eden + survivors) is budgetPercent of the heap, as G1NewSizePercent
+    const survivors = this.options.generational ? this.survivorRegions.length : 0;
+    const budget = Math.max(1, Math.floor((heap.regionCount * this.options.budgetPercent) / 100) - survivors);
     const reserve = Math.ceil((heap.regionCount * this.options.reservePercent) / 100);
     return Math.max(1, Math.min(budget, heap.free.length - reserve - this.survivorRegions.length));
   }
@@ -469,17 +502,21 @@ export class RemsetCollector implements Collector {
     events.concurrent(EV_CONCURRENT_START, 'mark');
   }
 
+  /** Ends the open concurrent phase ('mark', or 'rebuild' after remark) once: the worker is done or the cycle discarded. */
   private endConcurrentMark(): void {
     const marking = this.marking!;
     if (marking.markEnded) return;
     marking.markEnded = true;
-    this.events.concurrent(EV_CONCURRENT_END, 'mark');
+    this.events.concurrent(EV_CONCURRENT_END, marking.rebuilding ? 'rebuild' : 'mark');
   }
 
   /** Discards the active cycle (a full collection, or another heap took the marker): nothing is freed on its marks. */
   private discardCycle(counter: string): void {
-    this.marking!.abort(this.vm.mutators);
     this.endConcurrentMark();
+    this.marking!.abort(this.vm.mutators);
+    // a discarded rebuild leaves its targets' remembered sets incomplete: they are no candidates
+    for (const r of this.marking!.takeRebuildTargets()) if (this.vm.heap.regions.kind[r] === REGION_OLD) this.remsets.untrack(r);
+    this.rebuildEmpty = [];
     this.events.count(counter, 1);
     this.phase = 'young-only';
   }
@@ -506,9 +543,93 @@ export class RemsetCollector implements Collector {
     events.count('workerObjectsMarked', result.workerObjectsMarked);
     events.count('concurrentMarkMs', result.concurrentMs);
     events.count('workerBusyMs', result.workerBusyMs);
+    events.count('satbEntries', result.satbEntries);
+    events.count('satbEntriesWhileMarking', result.satbEntriesWhileMarking);
+    events.count('workerSatbEntries', result.workerSatbEntries);
+    events.count('satbObjectsMarked', result.satbObjectsMarked);
     events.count('concurrentCyclesCompleted', 1);
-    this.phase = 'cleanup-pending';
+
+    // the candidates, chosen now; their remembered sets are tracked from here on and rebuilt by the
+    // worker, which also scrubs, while the mutator runs (concurrent phase 'rebuild'); cleanup follows it
+    const threshold = Math.floor((heap.regionWords * this.options.liveThresholdPercent) / 100);
+    const clear: number[] = [];
+    const walk: number[] = [];
+    const candidates: number[] = [];
+    this.rebuildEmpty = [];
+    for (let r = 0; r < heap.regionCount; r++) {
+      const kind = regions.kind[r];
+      if (kind === REGION_HUMONGOUS_START) {
+        if (humongousDead(heap, r)) clear.push(r);
+        else walk.push(r);
+        continue;
+      }
+      if (kind !== REGION_OLD) continue;
+      if (regions.tams[r] > regions.bottom(r)) clear.push(r);
+      const live = liveWordsAfterMarking(heap, r);
+      if (live === 0) { this.rebuildEmpty.push(r); continue; }
+      regions.liveWords[r] = live;
+      walk.push(r);
+      if (live < threshold) candidates.push(r);
+    }
+    const chosen = this.chooseCandidates(candidates);
+    for (const r of chosen) this.remsets.track(r);
+    marking.startRebuild(clear, walk, chosen);
+    marking.markEnded = false;
+    events.phaseEnd('select');
+    events.concurrent(EV_CONCURRENT_START, 'rebuild');
     this.allocator.resetBudget();
+  }
+
+  /** Cleanup after the concurrent rebuild: its last pairs, free what marking found empty or dead, candidates to mixed pauses. */
+  private concurrentCleanupPause(): void {
+    const heap = this.vm.heap;
+    const regions = heap.regions;
+    const events = this.events;
+    this.endConcurrentMark();
+    events.emit(EV_PREPARE, { kind: 'cleanup' });
+    this.allocator.retireRegion();
+    const marking = this.marking!;
+    const candidates = marking.takeRebuildTargets();
+    const rebuilt = marking.finishRebuild(this.vm.mutators, this.remsets);
+    events.phaseEnd('rebuild-remsets');
+    let freed = 0;
+    let humongousFreed = 0;
+    for (const r of this.rebuildEmpty) if (regions.kind[r] === REGION_OLD) { this.freeRegion(r); freed++; }
+    this.rebuildEmpty = [];
+    for (let r = 0; r < heap.regionCount; r++) {
+      if (regions.kind[r] === REGION_HUMONGOUS_START && humongousDead(heap, r)) { this.freeHumongous(r); humongousFreed++; }
+    }
+    events.phaseEnd('free');
+    this.candidates = candidates;
+    this.candidatesAtCycleStart = candidates.length;
+    this.phase = candidates.length > 0 ? 'mixed' : 'young-only';
+    heap.free.sortLowFirst();
+    events.count('regionsReclaimedDead', freed);
+    events.count('humongousReclaimed', humongousFreed);
+    events.count('bytesScrubbed', rebuilt.scrubbedWords * WORD_BYTES);
+    events.count('candidates', candidates.length);
+    events.count('remsetEntriesRebuilt', rebuilt.pairs);
+    events.count('rebuildPairsInPause', rebuilt.finishedHere);
+    events.count('concurrentRebuildMs', rebuilt.concurrentMs);
+    events.count('workerRebuildMs', rebuilt.workerMs);
+    events.count('remsetBytes', this.remsets.committedBytes());
+    events.emit(EV_EVACUATED);
+    this.allocator.resetBudget();
+  }
+
+  /** The candidates worth collecting, most efficient first: the least efficient tail worth less than heapWastePercent goes. */
+  private chooseCandidates(candidates: number[]): number[] {
+    const heap = this.vm.heap;
+    const regions = heap.regions;
+    const efficiency = (r: number) => (heap.regionWords - regions.liveWords[r]) / (1 + regions.liveWords[r]);
+    candidates.sort((a, b) => efficiency(b) - efficiency(a));
+    let reclaimable = candidates.reduce((s, r) => s + heap.regionWords - regions.liveWords[r], 0);
+    const waste = (heap.heapWords * this.options.heapWastePercent) / 100;
+    while (candidates.length > 0 && reclaimable <= waste) {
+      const r = candidates.pop()!;
+      reclaimable -= heap.regionWords - regions.liveWords[r];
+    }
+    return candidates;
   }
 
   // ---- marking: remark and cleanup ------------------------------------------------------------
@@ -554,15 +675,7 @@ export class RemsetCollector implements Collector {
       if (live < threshold) candidates.push(r);
     }
     events.phaseEnd('free-and-scrub');
-    const efficiency = (r: number) => (heap.regionWords - regions.liveWords[r]) / (1 + regions.liveWords[r]);
-    candidates.sort((a, b) => efficiency(b) - efficiency(a));
-    // keep only what is worth collecting: drop the least efficient tail worth less than heapWastePercent
-    let reclaimable = candidates.reduce((s, r) => s + heap.regionWords - regions.liveWords[r], 0);
-    const waste = (heap.heapWords * this.options.heapWastePercent) / 100;
-    while (candidates.length > 0 && reclaimable <= waste) {
-      const r = candidates.pop()!;
-      reclaimable -= heap.regionWords - regions.liveWords[r];
-    }
+    this.chooseCandidates(candidates);
     for (const r of candidates) this.remsets.track(r);
     const rebuilt = candidates.length > 0 ? rebuildRememberedSets(heap, this.remsets) : 0;
     events.phaseEnd('rebuild-remsets');
@@ -624,8 +737,8 @@ export class RemsetCollector implements Collector {
 
 export const REMSET_COLLECTOR_OPTIONS = {
   remsetRepresentation: { default: 'bitmap', description: "remembered sets: 'bitmap' (per-source-region card bitmaps, the paper's) or 'sparse' (HotSpot's coarsening levels)" },
-  budgetPercent: { default: 5, description: 'eden size as a share of the heap when there is no pause-time goal (G1NewSizePercent)' },
-  minEdenPercent: { default: 5, description: 'smallest eden with a pause-time goal (G1NewSizePercent)' },
+  budgetPercent: { default: 5, description: 'without a pause-time goal: the young generation (eden + survivors; rem: the regions allocated between pauses) as a share of the heap (G1NewSizePercent)' },
+  minEdenPercent: { default: 5, description: 'smallest young generation (eden + survivors) with a pause-time goal (G1NewSizePercent)' },
   maxEdenPercent: { default: 60, description: 'largest eden with a pause-time goal (G1MaxNewSizePercent)' },
   reservePercent: { default: 10, description: 'free regions kept back as to-space (G1ReservePercent)' },
   tenuringThreshold: { default: 15, description: 'age at which a surviving object is promoted (MaxTenuringThreshold)' },
@@ -638,11 +751,14 @@ export const REMSET_COLLECTOR_OPTIONS = {
   confidencePercent: { default: 50, description: 'prediction confidence: davg + (this/100) x stddev (G1ConfidencePercent)' },
   refinementThresholdCards: { default: 0, description: 'the mutator refines dirty cards itself once this many are queued (0: an eighth of the heap\'s cards)' },
   tlabWords: { default: DEFAULT_TLAB_WORDS, description: 'allocation buffer size in words' },
+  gcThreads: { default: 2, description: 'GC threads that copy in evacuation pauses (ParallelGCThreads): 1, or 2 (the mutator thread + the evacuation worker)' },
+  parallelMinKb: { default: 1024, description: 'evacuate in parallel only when the collection set holds at least this many KiB (a small pause is not worth the hand-off)' },
 };
 
 export function remsetOptions(o: Record<string, OptionValue>, fixed: { generational: boolean; pauseGoalMs: number }): RemsetCollectorOptions {
   return {
     concurrentMark: o.concurrentMark === true,
+    markerPaceUs: Number(o.markerPaceUs ?? 0),
     generational: fixed.generational,
     remsetRepresentation: String(o.remsetRepresentation) === 'sparse' ? 'sparse' : 'bitmap',
     pauseGoalMs: fixed.pauseGoalMs,
@@ -660,5 +776,7 @@ export function remsetOptions(o: Record<string, OptionValue>, fixed: { generatio
     oldCsetRegionThresholdPercent: Number(o.oldCsetRegionThresholdPercent),
     refinementThresholdCards: Number(o.refinementThresholdCards),
     tlabWords: Number(o.tlabWords),
+    gcThreads: Number(o.gcThreads),
+    parallelMinKb: Number(o.parallelMinKb),
   };
 }

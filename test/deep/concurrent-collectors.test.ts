@@ -14,9 +14,12 @@
  *      allocating and pausing until remark and cleanup; the verifier (SATB
  *      invariant at remark, heap references after every pause) and a final
  *      walk check nothing was lost.
- *   3. planted bug: the same collector with the SATB pre-write barrier removed
- *      (preWrite 'none', concurrent marking still on) must fail (2).
+ *   3. planted bug: the same collector whose SATB barrier drops the overwritten
+ *      reference instead of enqueueing it (withoutSatbEnqueue, satb-programs.ts)
+ *      must fail (2).
  *
+ * These programs run the marker at full speed; the SATB stress programs
+ * (test/unit/concurrent-satb-programs.test.ts, satb-programs.ts) also pace it.
  * The worker is compiled JavaScript (dist/): build first (npm test does).
  * HEAPLAB_DEEP=1 runs many more programs and drivers.
  */
@@ -28,19 +31,14 @@ import type { GcEventListener } from '../../vm-core/events.js';
 import { TYPE_SHIFT } from '../../vm-core/layout.js';
 import { Vm } from '../../vm-core/vm.js';
 import { checkCollector, defaultSeed } from '../kit/index.js';
-import { seededRandom, withBarriers } from '../kit/fixtures.js';
+import { seededRandom } from '../kit/fixtures.js';
+import { withoutSatbEnqueue } from './satb-programs.js';
 
 const DEEP = process.env.HEAPLAB_DEEP === '1';
 const PROGRAMS = DEEP ? 20_000 : 1500;
 const DRIVERS = DEEP ? 60 : 6;
 const SEED = defaultSeed();
 const TIMEOUT_MS = DEEP ? 4 * 60 * 60 * 1000 : 180_000;
-
-/** cre / g1 whose mutators skip the SATB enqueue (the card barrier stays): the planted bug. */
-const noSatb = (plugin: CollectorPlugin): CollectorPlugin => ({
-  ...withBarriers(plugin, { preWrite: 'none', postWrite: 'card', read: 'none' }),
-  name: `${plugin.name}-no-satb`,
-});
 
 beforeAll(async () => {
   // spawn the process's marker worker and wait until it is ready (~40 ms), so runs really mark concurrently
@@ -216,7 +214,7 @@ for (const plugin of [cre, g1]) {
     });
 
     it('planted bug: without the SATB enqueue the hiding driver fails', { timeout: TIMEOUT_MS }, () => {
-      const buggy = noSatb(plugin);
+      const buggy = withoutSatbEnqueue(plugin);
       expect(() => {
         for (let i = 0; i < DRIVERS; i++) hideWhileMarking(buggy, SEED + i);
       }).toThrow(/SATB: object at \d+ .* is not marked at remark/);

@@ -16,6 +16,16 @@
  *                                               error ends a program (with no to-space
  *                                               reserve the collector may not recover);
  *                                               the heap is still compared and verified.
+ *   has concurrentMark              concurrent  96 KiB heap, concurrent marking on and
+ *   (cre, g1)                                   ihopPercent 1: a cycle starts on the real
+ *                                               marker worker at almost every young pause;
+ *                                               the worker is paced (markerPaceUs 20: a
+ *                                               rest every 64 objects, as a slow core) so
+ *                                               the mutator runs and its SATB barrier fires
+ *                                               while the worker marks; the verifier checks
+ *                                               the SATB invariant at every remark. (The
+ *                                               other configurations mark concurrently at
+ *                                               full speed: concurrentMark is on by default.)
  *
  * All use 4 KiB regions, so objects of 512 words (2 KiB) or more are humongous.
  * `weight` is the share of a collector's program budget a configuration gets,
@@ -78,7 +88,38 @@ export function standardConfigurations(plugin: CollectorPlugin): KitConfiguratio
         liveFraction: 0.7,
         gcWeight: 1,
         outOfMemory: 'end',
-        collectorOptions: ownOptions(plugin, { tenuringThreshold: 1, ihopPercent: 10, budgetPercent: 10, reservePercent: 0, liveThresholdPercent: 95, heapWastePercent: 0, survivorRatio: 100 }),
+        collectorOptions: ownOptions(plugin, { tenuringThreshold: 1, ihopPercent: 10, budgetPercent: 10, reservePercent: 0, liveThresholdPercent: 95, heapWastePercent: 0, survivorRatio: 100, gcThreads: 2, parallelMinKb: 0 }),
+      },
+    });
+  }
+  if ('gcThreads' in plugin.options) {
+    // every evacuation pause on two threads (the mutator thread and the evacuation worker):
+    // CAS forwarding, per-thread destination regions, work sharing, merged remembered sets
+    configs.push({
+      name: 'parallel',
+      weight: 3,
+      options: {
+        label: 'parallel',
+        regionBytes,
+        heapBytes: 128 * 1024,
+        liveFraction: 0.6,
+        gcWeight: 1,
+        collectorOptions: ownOptions(plugin, { gcThreads: 2, parallelMinKb: 0, tenuringThreshold: 2 }),
+      },
+    });
+  }
+  if ('concurrentMark' in plugin.options) {
+    configs.push({
+      name: 'concurrent',
+      weight: 3,
+      options: {
+        label: 'concurrent',
+        regionBytes,
+        heapBytes: 96 * 1024,
+        liveFraction: 0.5,
+        maxOps: 150,
+        gcWeight: 1,
+        collectorOptions: ownOptions(plugin, { concurrentMark: true, markerPaceUs: 20, ihopPercent: 1, tenuringThreshold: 2 }),
       },
     });
   }

@@ -97,6 +97,23 @@ for (const plugin of listCollectors()) {
       });
     }
 
+    if (configs.some((c) => c.name === 'concurrent')) {
+      it('coverage: concurrent cycles ran on the marker worker while the mutator ran, and its SATB entries reached the worker', { timeout: TIMEOUT_MS }, () => {
+        const s = summaryOf('concurrent');
+        const c = s.counters;
+        console.info(`[${plugin.name}] concurrent: ${s.runs} programs, ${c.concurrentStart ?? 0} cycles started, ${c.concurrentCyclesCompleted ?? 0} completed `
+          + `(${c.workerObjectsMarked ?? 0} objects marked by the worker), ${c.concurrentMarkFallbacks ?? 0} stop-the-world fallbacks; SATB: ${c.satbEntries ?? 0} entries, `
+          + `${c.satbEntriesWhileMarking ?? 0} handed over while the worker was marking, ${c.workerSatbEntries ?? 0} taken by the worker, `
+          + `${c.satbObjectsMarked ?? 0} objects marked first from one; pauses ${JSON.stringify(s.pauseKinds)}`);
+        expect(c.concurrentStart ?? 0, 'cycles started on the worker').toBeGreaterThan(s.runs / 10);
+        expect(c.concurrentCyclesCompleted ?? 0, 'cycles completed (remark after the worker went idle)').toBeGreaterThan(s.runs / 10);
+        expect(c.workerObjectsMarked ?? 0, 'the worker, not only remark, marked').toBeGreaterThan(0);
+        expect(c.satbEntriesWhileMarking ?? 0, 'SATB entries handed over while the worker was marking').toBeGreaterThan(0);
+        expect(c.workerSatbEntries ?? 0, 'SATB entries the worker took while the mutator ran').toBeGreaterThan(0);
+        for (const kind of ['remark', 'cleanup']) expect(s.pauseKinds[kind] ?? 0, `pauses of kind ${kind}`).toBeGreaterThan(0);
+      });
+    }
+
     if (configs.some((c) => c.name === 'evac-fail')) {
       it('coverage: evacuation failure really happened (region table flags and the collector\'s own account agree)', { timeout: TIMEOUT_MS }, () => {
         const s = summaryOf('evac-fail');

@@ -3,16 +3,19 @@
  * one marking loop both run over it (the worker concurrently, the mutator
  * thread at remark), mirroring vm-core/tracer.ts but thread-safe.
  *
- * Three shared buffers besides the heap's own (heap words, side metadata,
- * region table, type registry):
+ * Four shared buffers besides the heap's own (heap words, side metadata,
+ * region table, type registry, rebuild task: rebuild-scrub.ts):
  *
  *   control  Int32Array(32) + Float64Array   command / state / signal words, indices, counters
  *   gray     Int32Array(grayCapacity)        the gray stack (mark-on-push: each object pushed once)
  *   satb     Int32Array(satbCapacity)        SATB ring: the mutator thread produces, the marker consumes
+ *   pairs    Int32Array(2 * pairCapacity)    remembered-set rebuild ring: (target region, card) pairs the
+ *                                            worker finds (rebuild-scrub.ts), the mutator thread adds
  *
  *   control word   written by        meaning
- *   CMD            mutator thread    IDLE / MARK / STOP / EXIT / ATTACH: what the worker should do
- *   STATE          worker            PARKED (waiting on SIGNAL) / BUSY / STOPPED (acknowledges STOP) / ...
+ *   CMD            mutator thread    (seq << CMD_SEQ_SHIFT) | op, op IDLE / MARK / STOP / EXIT / ATTACH: what the
+ *                                    worker should do; seq numbers every command, so one load gives both
+ *   STATE          worker            STARTING / PARKED (waiting on SIGNAL) / BUSY / STOPPED / FAILED / EXITED
  *   SIGNAL         mutator thread    bumped after every command and SATB enqueue; the worker Atomics.waits on it
  *   DONE_SIGNAL    worker            the SIGNAL value of the last run that ended with no work left (idle test)
  *   GRAY_SP        owner of stack    gray stack depth, published when ownership changes hands
@@ -20,8 +23,33 @@
  *   SATB_HEAD      mutator thread    entries ever produced (int32, wraps; index = count & mask)
  *   SATB_TAIL      worker/remark     entries ever consumed
  *   W_OBJECTS/W_WORDS  worker        objects / words the worker marked this cycle
- *   ACK            worker            bumped once per acknowledged STOP / ATTACH / start / exit / failure;
- *                                    the mutator thread reads it before giving a command and waits for it to move
+ *   W_SATB         worker            SATB entries the worker took from the ring this cycle (while the mutator ran)
+ *   W_SATB_OBJECTS worker            objects the worker marked first from an SATB entry this cycle
+ *   PACE_US        mutator thread    pacing for tests: the worker rests this many µs after every PACE_OBJECTS
+ *                                    objects (0: full speed), so the mutator races a slow marker
+ *   REB_*          worker            where the rebuild / scrub stands (pass, task index, object, slot, next word),
+ *                                    so it resumes after a STOP where it left off
+ *   REB_FRESH      mutator thread    1: a new rebuild task is set up (the worker clears it when it starts)
+ *   ROOT_INDEX/POS owner of stack    the root-region scan (the survivors at concurrent start, scanned first):
+ *                                    task entry and next word; ROOT_INDEX = task count when done
+ *   PAIRS_HEAD     worker            pairs ever produced; PAIRS_TAIL (mutator thread): pairs ever consumed
+ *   W_PAIRS / W_SCRUBBED  worker     pairs produced / words turned into fillers by the rebuild
+ *   ACK            worker            the seq of the last STOP / ATTACH / EXIT it carried out (-1: failed);
+ *                                    the mutator thread waits until ACK === the seq of its command
+ *
+ * The handshake. The mutator thread writes CMD, then bumps SIGNAL and
+ * notifies. The worker reads SIGNAL, then CMD, acts, and Atomics.waits on
+ * SIGNAL with the value it read: a command or enqueue landing after its read
+ * makes the wait return at once, so no wake-up is lost. Its two reads are not
+ * one snapshot, though: it can read SIGNAL just before a bump and CMD just
+ * after the command that bump announces. Its wait then returns at once and it
+ * sees the same command again. That is why a command carries a sequence
+ * number: the worker carries out an acknowledged command (STOP, ATTACH, EXIT)
+ * once per seq and acknowledges that seq, never "one more". (With a bare
+ * command code and ACK += 1 it once took an ATTACH twice, the second time
+ * waiting forever for a heap message that never came, and acknowledged a
+ * STOP twice, which can acknowledge the next command falsely.) MARK may run
+ * again any number of times: marking is idempotent.
  *
  * Ownership, not locks: the gray stack belongs to the worker between
  * beginCycle (CMD = MARK) and its STOPPED acknowledgement, and to the mutator
@@ -65,10 +93,37 @@ export const W_OBJECTS = 8;
 export const W_WORDS = 9;
 export const ERROR = 10;
 export const ACK = 11;
+export const W_SATB = 12;
+export const W_SATB_OBJECTS = 13;
+export const PACE_US = 14;
+export const REB_INDEX = 15;
+export const REB_OBJ = 16;
+export const REB_SLOT = 17;
+export const REB_POS = 18;
+export const PAIRS_HEAD = 19;
+export const PAIRS_TAIL = 20;
+export const W_PAIRS = 21;
+export const W_SCRUBBED = 22;
+/** 1: a new rebuild task was set up (the worker forgets the last task's (target, card) runs). */
+export const REB_FRESH = 23;
+/** The rebuild's pass: 1 (clear dead objects' references), then 2 (fill and rebuild). */
+export const REB_PASS = 24;
+/** Root-region scan progress: the task entry and the next word (-1: the region's bottom). */
+export const ROOT_INDEX = 25;
+export const ROOT_POS = 26;
 export const CONTROL_INTS = 32;
 /** Float64 slot (of the view at byte 128): milliseconds the worker spent marking this cycle. */
 export const F_BUSY_MS = 0;
+/** Float64 slot: milliseconds the worker spent on the rebuild / scrub. */
+export const F_REBUILD_MS = 1;
 const CONTROL_BYTES = CONTROL_INTS * 4 + 64;
+
+/** CMD = (seq << CMD_SEQ_SHIFT) | op; seq in [0, CMD_SEQ_MASK], wrapping (compared for equality only). */
+export const CMD_SEQ_SHIFT = 3;
+export const CMD_OP_MASK = 7;
+export const CMD_SEQ_MASK = 0x0fffffff;
+/** ACK after a worker failure (never a seq). */
+export const ACK_FAILED = -1;
 
 export const CMD_IDLE = 0;
 export const CMD_MARK = 1;
@@ -76,6 +131,8 @@ export const CMD_STOP = 2;
 export const CMD_EXIT = 3;
 /** New heap buffers wait on the worker's message port (a synchronous re-attach). */
 export const CMD_ATTACH = 4;
+/** Rebuild remembered sets and scrub dead objects (rebuild-scrub.ts), from where REB_* stand. */
+export const CMD_REBUILD = 5;
 
 export const STATE_STARTING = 0;
 export const STATE_PARKED = 1;
@@ -86,6 +143,8 @@ export const STATE_EXITED = 5;
 
 /** Objects popped between two looks at the command word and the SATB ring. */
 const CHUNK = 256;
+/** With pacing (PACE_US > 0): objects popped between two rests. */
+export const PACE_OBJECTS = 64;
 export const ERROR_TEXT_BYTES = 4096;
 
 export interface MarkerBuffers {
@@ -94,16 +153,20 @@ export interface MarkerBuffers {
   satb: SharedArrayBuffer;
   /** UTF-8 text of a worker failure (the mutator thread cannot receive messages while it waits). */
   error: SharedArrayBuffer;
+  /** The remembered-set rebuild ring: pairCapacity (target region, card) pairs. */
+  pairs: SharedArrayBuffer;
 }
 
-export function newMarkerBuffers(grayCapacity: number, satbCapacity: number): MarkerBuffers {
+export function newMarkerBuffers(grayCapacity: number, satbCapacity: number, pairCapacity = 1 << 16): MarkerBuffers {
   if ((satbCapacity & (satbCapacity - 1)) !== 0 || satbCapacity < 2) throw new Error(`SATB ring capacity ${satbCapacity} is not a power of two`);
+  if ((pairCapacity & (pairCapacity - 1)) !== 0 || pairCapacity < 2) throw new Error(`rebuild ring capacity ${pairCapacity} is not a power of two`);
   if (grayCapacity < 16) throw new Error(`gray stack capacity ${grayCapacity} is too small`);
   return {
     control: new SharedArrayBuffer(CONTROL_BYTES),
     gray: new SharedArrayBuffer(grayCapacity * 4),
     satb: new SharedArrayBuffer(satbCapacity * 4),
     error: new SharedArrayBuffer(ERROR_TEXT_BYTES),
+    pairs: new SharedArrayBuffer(pairCapacity * 8),
   };
 }
 
@@ -119,6 +182,8 @@ export interface MarkHeapViews {
   typeRefs: Int32Array;
   typeSize: Int32Array;
   elementWords: Int32Array;
+  /** The heap's task buffer (rebuild-scrub.ts layout): during marking, the root regions to scan first. */
+  task?: Int32Array;
 }
 
 /** The buffers of a heap, as sent to the worker. */
@@ -130,6 +195,8 @@ export interface HeapBuffers {
   heapBytes: number;
   regionCount: number;
   logRegionWords: number;
+  /** The heap's rebuild task (rebuild-scrub.ts: regions, tops at remark, targets); the marker's own. */
+  rebuild?: SharedArrayBuffer;
 }
 
 /**
@@ -149,6 +216,13 @@ export class MarkClosure {
   /** Objects and words marked by this thread since `resetCounters`. */
   objects = 0;
   marked = 0;
+  /** SATB entries this thread took from the ring, and objects it marked first from one, since `resetCounters`. */
+  satbTaken = 0;
+  satbObjects = 0;
+  /** The CMD word (MARK with its seq) a stoppable run works for: it stops as soon as CMD holds anything else. */
+  runWord = CMD_MARK;
+  /** Pacing of a stoppable run (µs of rest every PACE_OBJECTS objects; 0: none); the worker sets it from PACE_US. */
+  paceUs = 0;
 
   constructor(readonly buffers: MarkerBuffers, heap: MarkHeapViews) {
     this.control = new Int32Array(buffers.control, 0, CONTROL_INTS);
@@ -178,6 +252,8 @@ export class MarkClosure {
   resetCounters(): void {
     this.objects = 0;
     this.marked = 0;
+    this.satbTaken = 0;
+    this.satbObjects = 0;
   }
 
   /** Marks ref (unless null, at/above TAMS or already marked) and pushes it gray. */
@@ -209,8 +285,11 @@ export class MarkClosure {
     if (n === 0) return 0;
     const satb = this.satb;
     const mask = this.satbMask;
+    const objects = this.objects;
     for (; tail !== head; tail = (tail + 1) | 0) this.markRef(satb[tail & mask]);
     Atomics.store(control, SATB_TAIL, head);
+    this.satbTaken += n;
+    this.satbObjects += this.objects - objects;
     return n;
   }
 
@@ -221,11 +300,12 @@ export class MarkClosure {
   /**
    * Completes the closure over the gray stack, the SATB ring and any overflow.
    * With `stoppable`, checks the command word every CHUNK objects and returns
-   * false as soon as it is no longer MARK (the state is left consistent: the
+   * false as soon as it is no longer `runWord` (the state is left consistent: the
    * stack as it is, OVERFLOW set if a rescan was cut short). Returns true when
    * no work is left.
    */
   run(stoppable: boolean): boolean {
+    if (!this.scanRootRegions(stoppable)) return false;
     for (;;) {
       this.drainSatb();
       if (this.sp > 0) {
@@ -238,6 +318,59 @@ export class MarkClosure {
       }
       if (this.satbEmpty()) return true;
     }
+  }
+
+  /**
+   * The root-region scan (G1's "Concurrent Scan Root Regions"): every
+   * reference held by an object of the task's regions (the survivors at
+   * concurrent start; young objects are never marked, so what they hold at the
+   * snapshot are roots) is marked, from where ROOT_INDEX / ROOT_POS stand up to
+   * each region's top then (task LIMIT). Sound while the mutator runs: a slot
+   * it overwrites first went through the SATB barrier, a value it stores was
+   * reachable. The survivors must not move before it is done: the pause that
+   * would move them first finishes it (ConcurrentMarker.suspend).
+   */
+  scanRootRegions(stoppable: boolean): boolean {
+    const task = this.heap.task;
+    if (task === undefined) return true;
+    const control = this.control;
+    const count = task[0];
+    let i = control[ROOT_INDEX];
+    if (i >= count) return true;
+    const h = this.heap;
+    const words = h.words;
+    const log = h.logRegionWords;
+    const limitBase = 1 + h.regionCount;
+    let w = control[ROOT_POS];
+    let budget = CHUNK;
+    for (; i < count; i++, w = -1) {
+      const r = task[1 + i];
+      if (w < 0) w = r << log;
+      const limit = task[limitBase + r];
+      while (w < limit) {
+        if (--budget === 0) {
+          budget = CHUNK;
+          if (stoppable && Atomics.load(control, CMD) !== this.runWord) {
+            control[ROOT_INDEX] = i;
+            control[ROOT_POS] = w;
+            return false;
+          }
+        }
+        const type = words[w] >>> TYPE_SHIFT;
+        const kind = h.typeKind[type];
+        const n = kind === TYPE_STRUCT ? h.typeRefs[type] : kind === TYPE_REF_ARRAY ? words[w + 1] : 0;
+        for (let s = w + HEADER_WORDS, end = s + n; s < end; s++) this.markRef(words[s]);
+        w += kind === TYPE_STRUCT ? h.typeSize[type] : (HEADER_WORDS + words[w + 1] * h.elementWords[type] + 1) & ~1;
+      }
+    }
+    control[ROOT_INDEX] = count;
+    return true;
+  }
+
+  /** The root-region scan is done (or there was none). */
+  rootScanDone(): boolean {
+    const task = this.heap.task;
+    return task === undefined || this.control[ROOT_INDEX] >= task[0];
   }
 
   /** The hot loop: pop, scan the contiguous reference slots, mark and push children. */
@@ -259,11 +392,15 @@ export class MarkClosure {
     let objects = 0;
     let marked = 0;
     let overflow = false;
-    let budget = CHUNK;
+    const paceMs = stoppable ? this.paceUs / 1000 : 0;
+    const chunk = paceMs > 0 ? PACE_OBJECTS : CHUNK;
+    let budget = chunk;
     while (sp > 0) {
       if (--budget === 0) {
-        budget = CHUNK;
-        if (stoppable && Atomics.load(control, CMD) !== CMD_MARK) break;
+        budget = chunk;
+        // a paced run rests (a slow marker); a command cuts the rest short (it notifies), an SATB enqueue does not
+        if (paceMs > 0) Atomics.wait(control, SIGNAL, Atomics.load(control, SIGNAL), paceMs);
+        if (stoppable && Atomics.load(control, CMD) !== this.runWord) break;
         if (Atomics.load(control, SATB_HEAD) !== control[SATB_TAIL]) {
           this.sp = sp; this.objects += objects; this.marked += marked; objects = 0; marked = 0;
           this.drainSatb();
@@ -312,7 +449,7 @@ export class MarkClosure {
     const bitmap = h.bitmap;
     const half = this.gray.length >> 1;
     for (let r = 0; r < h.regionCount; r++) {
-      if (stoppable && Atomics.load(this.control, CMD) !== CMD_MARK) { this.overflow = true; return false; }
+      if (stoppable && Atomics.load(this.control, CMD) !== this.runWord) { this.overflow = true; return false; }
       const bottom = r === 0 ? 2 : r << h.logRegionWords;
       const tams = h.tams[r];
       let w = bottom;
