@@ -45,6 +45,8 @@ export interface CollectorPlugin {
   constraints: CollectorConstraints;
   options: Record<string, OptionSpec>;
   create(vm: Vm, options: Record<string, OptionValue>): Collector;
+  /** The barriers when they depend on an option (gcpersist's persistMode=eager); default constraints.barriers. */
+  barriersFor?(options: Record<string, OptionValue>): BarrierChoice;
 }
 
 export interface Collector {

@@ -87,8 +87,8 @@ export class Vm implements MutatorHost {
     this.stressGc = config.stressGc ?? 0;
     this.heap.poisonReleased = this.stressGc > 0;
     // a plug-in whose barrier depends on an option (gcpersist: persistMode=eager) says so with barriersFor
-    const barriers = (this.plugin as { barriersFor?(o: Record<string, OptionValue>): BarrierChoice }).barriersFor?.(this.options) ?? this.plugin.constraints.barriers;
-    const base = mutatorClassFor(barriers as BarrierChoice, config.countBarriers ?? true);
+    const barriers = this.plugin.barriersFor?.(this.options) ?? this.plugin.constraints.barriers;
+    const base = mutatorClassFor(barriers, config.countBarriers ?? true);
     this.mutatorClass = this.stressGc > 0 ? withStressGc(base, this) : base;
     this.verifier = new Verifier(this, config.verify ?? 'off');
     this.collector = this.plugin.create(this, this.options);

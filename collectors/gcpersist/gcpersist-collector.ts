@@ -85,7 +85,7 @@ export class GcPersistCollector extends RemsetCollector {
 
 const EAGER_BARRIERS: BarrierChoice = { ...gen.constraints.barriers, persist: 'eager' };
 
-export const gcpersist: CollectorPlugin & { barriersFor(o: Record<string, OptionValue>): BarrierChoice } = {
+export const gcpersist: CollectorPlugin = {
   name: 'gcpersist',
   description: 'gen + GCPersist (Wu et al. VEE 2020): lazy GC-assisted persistence of the data reachable from persistent roots into a crash-consistent image',
   constraints: { ...gen.constraints },
