@@ -39,8 +39,9 @@
  * The worker yields (suspend) whenever the mutators stop, when the collector
  * retires their TLABs (every pause and verification), and before the mutator
  * refines cards during the rebuild (refinement parses old regions the worker
- * scrubs); it goes on (resume) on the next allocation slow path. So a pause
- * never shares the cores with it, and nothing parses a region it writes.
+ * scrubs); it goes on (resume) when the mutators do (the pause's last event)
+ * or on the next allocation slow path. So a pause never shares the cores with
+ * it, and nothing parses a region it writes.
  *
  * Why the root-region scan is enough: at the snapshot every young object is a
  * survivor, and every reference any survivor holds is marked at the start; a
@@ -67,6 +68,7 @@
  */
 import { ConcurrentMarker, type RebuildResult, type RemarkResult, rebuildTask } from '../../vm-core/concurrent/concurrent-marker.js';
 import { TASK_CLEAR, TASK_COUNT, TASK_WALK, taskFlagsBase, taskLimitBase, taskTargetBase } from '../../vm-core/concurrent/rebuild-scrub.js';
+import { EV_MUTATORS_RESUMED, type GcEventListener } from '../../vm-core/events.js';
 import type { Heap } from '../../vm-core/heap.js';
 import * as layout from '../../vm-core/layout.js';
 import type { Mutator } from '../../vm-core/mutator.js';
@@ -241,6 +243,17 @@ export class ConcurrentMarking {
   /** The mutators run: the worker goes on (or starts). */
   resume(): void {
     if (this.cycleActive) shared.marker!.resume();
+  }
+
+  /** Listens to the VM's pause events: the worker resumes as the mutators do, at the very end of a pause (after verification). */
+  pauseListener(): GcEventListener {
+    return {
+      pauseEvent: (name) => { if (name === EV_MUTATORS_RESUMED) this.resume(); },
+      phaseEnd: () => {},
+      count: () => {},
+      reclassify: () => {},
+      concurrent: () => {},
+    };
   }
 
   /** Remark, in a pause (SATB buffers already flushed): completes the closure, SATB barrier off. */

@@ -146,6 +146,8 @@ export class EvacuationClosure {
   // copying done while scanning cards, i.e. trimming the stack, counts as copying)
   private cardScanMs = 0;
   private copyMs = 0;
+  /** Words copied into survivor regions by their new age (HotSpot's AgeTable, for adaptive tenuring). */
+  private readonly ageWords = new Float64Array(16);
 
   constructor(heap: EvacuationHeapViews, shared: EvacuationShared) {
     this.words = heap.words;
@@ -194,6 +196,7 @@ export class EvacuationClosure {
     this.cardsScanned = 0;
     this.cardScanMs = 0;
     this.copyMs = 0;
+    this.ageWords.fill(0);
   }
 
   // ---- roots (the mutator thread's root slots) ---------------------------------------------
@@ -566,7 +569,8 @@ export class EvacuationClosure {
     if ((((to - 1) ^ (end - 1)) >> LOG_CARD_WORDS) !== 0) this.recordObjectStart(to, end);
     this.objectsCopied++;
     this.wordsCopied += size;
-    if (!toSurvivor) this.wordsPromoted += size;
+    if (toSurvivor) this.ageWords[(newHeader & AGE_MASK) >>> AGE_SHIFT] += size;
+    else this.wordsPromoted += size;
     if (this.top === this.stack.length) this.growStack();
     this.stack[this.top++] = to;
     return to;
@@ -692,6 +696,7 @@ export class EvacuationClosure {
       cardsScanned: this.cardsScanned,
       cardScanMs: this.cardScanMs,
       copyMs: this.copyMs,
+      ageWords: this.ageWords.slice(),
       claimed: this.claimed.subarray(0, this.claimedCount),
       pairs: this.pairs.subarray(0, this.pairCount),
     };

@@ -136,6 +136,8 @@ export interface ThreadResult {
   /** Time this thread spent scanning cards (copying excluded) and copying/scanning copies (idle waits excluded). */
   cardScanMs: number;
   copyMs: number;
+  /** Words copied into survivor regions, by new age (index 1..15). */
+  ageWords: Float64Array;
   /** Destination regions this thread claimed: region, kind, region, kind, ... */
   claimed: Int32Array;
   /** Remembered-set entries to add: target region, card, target region, card, ... */

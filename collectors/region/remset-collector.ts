@@ -52,7 +52,7 @@ import {
 } from './marking-cycle.js';
 import { createRememberedSets, type RememberedSets, type RemsetRepresentation } from './remembered-sets.js';
 import { checkRemsetCompleteness } from './remset-completeness.js';
-import { RemsetEvacuation } from './young-evacuation.js';
+import { adaptiveTenuringThreshold, RemsetEvacuation } from './young-evacuation.js';
 
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
 const { LOG_CARD_WORDS, WORD_BYTES } = layout;
@@ -117,6 +117,8 @@ export class RemsetCollector implements Collector {
   /** Old regions a concurrent marking found empty, freed by the cleanup after the rebuild. */
   private rebuildEmpty: number[] = [];
   private edenTargetRegions: number;
+  /** The tenuring threshold of the next pause (adaptive, at most options.tenuringThreshold). */
+  private tenuringThreshold: number;
   private edenRegions: number[] = [];
   private survivorRegions: number[] = [];
   private readonly cardsPerRegionLog: number;
@@ -159,7 +161,9 @@ export class RemsetCollector implements Collector {
       this.policy = null;
     }
     this.edenTargetRegions = this.defaultEdenRegions();
+    this.tenuringThreshold = options.tenuringThreshold;
     this.marking = options.concurrentMark ? new ConcurrentMarking(heap, options.markerPaceUs) : null;
+    if (this.marking) vm.events.subscribe(this.marking.pauseListener()); // the worker resumes with the mutators
   }
 
   // ---- allocation ---------------------------------------------------------------------
@@ -255,8 +259,9 @@ export class RemsetCollector implements Collector {
   collect(cause: string): void {
     if (this.phase === 'concurrent-mark' && this.marking!.lost) this.discardCycle('concurrentCyclesPreempted');
     if (cause === 'last-ditch') this.fullCollection();
-    // remark (cleanup, after the rebuild) when the worker is done, unless the pause must free memory now (then a young pause)
-    else if (this.phase === 'concurrent-mark' && cause !== 'allocation-failure' && this.marking!.idle) {
+    // remark when the worker is done marking, unless the pause must free memory now (then a young pause);
+    // cleanup (it frees the empty regions) when it is done rebuilding
+    else if (this.phase === 'concurrent-mark' && this.marking!.idle && (this.marking!.rebuilding || cause !== 'allocation-failure')) {
       if (this.marking!.rebuilding) this.concurrentCleanupPause();
       else this.concurrentRemarkPause();
     }
@@ -313,7 +318,7 @@ export class RemsetCollector implements Collector {
     const tRefine = performance.now();
     const evacuation = this.evacuation;
     const survivorLimit = Math.max(1, Math.ceil(this.edenTargetRegions / this.options.survivorRatio));
-    evacuation.begin(this.options.generational ? this.options.tenuringThreshold : 0, this.options.generational ? survivorLimit : 0);
+    evacuation.begin(this.options.generational ? this.tenuringThreshold : 0, this.options.generational ? survivorLimit : 0);
     const remsetEntries = cset.reduce((sum, r) => sum + this.remsets.entryCount(r), 0);
     const remembered = evacuation.gatherCards(cset);
     const merged = evacuation.mergeDirtyCards(this.queue, remembered);
@@ -359,6 +364,10 @@ export class RemsetCollector implements Collector {
     events.count('bytesCopied', work.wordsCopied * WORD_BYTES);
     events.count('bytesPromoted', work.wordsPromoted * WORD_BYTES);
     events.count('survivorRegions', this.survivorRegions.length);
+    if (this.options.generational) {
+      events.count('tenuringThreshold', this.tenuringThreshold);
+      this.tenuringThreshold = adaptiveTenuringThreshold(work.survivorWordsByAge, survivorLimit * heap.regionWords, this.options.tenuringThreshold);
+    }
     events.count('humongousReclaimed', work.humongousReclaimed);
     events.count('remsetBytes', this.remsets.committedBytes());
     if (work.failedObjects > 0) {
@@ -741,7 +750,7 @@ export const REMSET_COLLECTOR_OPTIONS = {
   minEdenPercent: { default: 5, description: 'smallest young generation (eden + survivors) with a pause-time goal (G1NewSizePercent)' },
   maxEdenPercent: { default: 60, description: 'largest eden with a pause-time goal (G1MaxNewSizePercent)' },
   reservePercent: { default: 10, description: 'free regions kept back as to-space (G1ReservePercent)' },
-  tenuringThreshold: { default: 15, description: 'age at which a surviving object is promoted (MaxTenuringThreshold)' },
+  tenuringThreshold: { default: 15, description: 'the largest age at which a surviving object is promoted (MaxTenuringThreshold); the threshold adapts below it so survivors fill about half the survivor space (TargetSurvivorRatio 50)' },
   survivorRatio: { default: 8, description: 'survivor regions at most eden/this (SurvivorRatio)' },
   ihopPercent: { default: 45, description: 'start a marking when old + humongous occupancy passes this share of the heap (InitiatingHeapOccupancyPercent)' },
   liveThresholdPercent: { default: 85, description: 'old regions with less live data are mixed-collection candidates (G1MixedGCLiveThresholdPercent)' },

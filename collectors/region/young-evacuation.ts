@@ -65,6 +65,8 @@ export interface EvacuationWork {
   /** Thread time (summed over the threads) spent scanning cards, and copying. */
   cardScanThreadMs: number;
   copyThreadMs: number;
+  /** Words copied into survivor regions by new age (the pause's age table). */
+  survivorWordsByAge: Float64Array;
 }
 
 export interface EvacuationThreading {
@@ -105,6 +107,28 @@ function heapViewsOf(heap: Heap): EvacuationHeapViews {
   };
 }
 
+/**
+ * HotSpot's adaptive tenuring (AgeTable::compute_tenuring_threshold): the
+ * smallest age at which the survivors of that age and younger exceed the
+ * desired survivor size (TargetSurvivorRatio, 50%, of the survivor capacity),
+ * at most the maximum threshold. When survivors overflow, young objects are
+ * promoted at their first survival until the survivor space has room again.
+ */
+export function adaptiveTenuringThreshold(wordsByAge: Float64Array, survivorCapacityWords: number, maxThreshold: number): number {
+  const desired = survivorCapacityWords * TARGET_SURVIVOR_RATIO / 100;
+  let total = 0;
+  let age = 1;
+  while (age < wordsByAge.length) {
+    total += wordsByAge[age];
+    if (total > desired) break;
+    age++;
+  }
+  return Math.min(age, maxThreshold);
+}
+
+/** TargetSurvivorRatio: the share of the survivor space adaptive tenuring aims to fill. */
+export const TARGET_SURVIVOR_RATIO = 50;
+
 export class RemsetEvacuation {
   private readonly shared: EvacuationShared;
   private readonly closure: EvacuationClosure;
@@ -127,7 +151,7 @@ export class RemsetEvacuation {
   }
 
   static emptyWork(): EvacuationWork {
-    return { objectsCopied: 0, wordsCopied: 0, wordsPromoted: 0, failedObjects: 0, failedRegions: 0, cardsScanned: 0, rootsUpdated: 0, survivorRegions: 0, humongousReclaimed: 0, threads: 1, workerObjectsCopied: 0, cardScanThreadMs: 0, copyThreadMs: 0 };
+    return { objectsCopied: 0, wordsCopied: 0, wordsPromoted: 0, failedObjects: 0, failedRegions: 0, cardsScanned: 0, rootsUpdated: 0, survivorRegions: 0, humongousReclaimed: 0, threads: 1, workerObjectsCopied: 0, cardScanThreadMs: 0, copyThreadMs: 0, survivorWordsByAge: new Float64Array(16) };
   }
 
   /**
@@ -282,6 +306,7 @@ export class RemsetEvacuation {
     work.cardsScanned += result.cardsScanned;
     work.cardScanThreadMs += result.cardScanMs;
     work.copyThreadMs += result.copyMs;
+    for (let age = 0; age < 16; age++) work.survivorWordsByAge[age] += result.ageWords[age];
     const claimed = result.claimed;
     for (let i = 0; i < claimed.length; i += 2) {
       const r = claimed[i];

@@ -26,6 +26,7 @@ import type { RememberedSets } from '../../collectors/region/remembered-sets.js'
 import { epsilon } from '../../collectors/epsilon/epsilon.js';
 import { ConcurrentMarker, rebuildTask } from '../../vm-core/concurrent/concurrent-marker.js';
 import { TASK_CLEAR, TASK_COUNT, TASK_WALK, taskFlagsBase, taskLimitBase, taskTargetBase } from '../../vm-core/concurrent/rebuild-scrub.js';
+import { REB_INDEX, REB_PASS, REB_POS } from '../../vm-core/concurrent/shared-work-list.js';
 import type { Heap } from '../../vm-core/heap.js';
 import { LOG_CARD_WORDS, TYPE_SHIFT } from '../../vm-core/layout.js';
 import { FILLER_TYPE_ID } from '../../vm-core/type-registry.js';
@@ -174,9 +175,20 @@ describe('concurrent remembered-set rebuild and scrub (real worker) = the stop-t
       marker.beginRebuild();
       marker.resume();
       const early = rnd() < 0.25;
+      // suspensions at random points of the walk (a bounded number: a worker stopped right after each
+      // resume would make no progress), then it runs to the end
+      let suspensionsLeft = 20 + Math.floor(rnd() * 60);
       for (let step = 0; !marker.idle && !(early && step > 3); step++) {
         const r = rnd();
-        if (r < 0.3) { marker.suspend(); suspensions++; marker.drainPairs(add); marker.resume(); }
+        if (r < 0.3 && suspensionsLeft > 0) {
+          suspensionsLeft--;
+          marker.suspend();
+          // stopped part-way: some of the walk done, some left (the position is in the control words)
+          const c = (marker as unknown as { control: Int32Array }).control;
+          if ((c[REB_PASS] === 2 || c[REB_INDEX] > 0 || c[REB_POS] > 0) && !(c[REB_PASS] === 2 && c[REB_INDEX] >= task[TASK_COUNT])) suspensions++;
+          marker.drainPairs(add);
+          marker.resume();
+        }
         else if (r < 0.6) marker.drainPairs(add);
         else await new Promise((res) => setImmediate(res));
       }
@@ -188,7 +200,7 @@ describe('concurrent remembered-set rebuild and scrub (real worker) = the stop-t
       expect(result.pairs).toBeGreaterThanOrEqual(pairs.size);
       pairsTotal += pairs.size;
     }
-    console.info(`[rebuild] ${HEAPS} heaps: ${pairsTotal} (target, card) pairs, ${suspensions} suspensions mid-walk, ${finishedEarly} finished by the pause`);
+    console.info(`[rebuild] ${HEAPS} heaps: ${pairsTotal} (target, card) pairs, ${suspensions} suspensions part-way through the walk, ${finishedEarly} finished by the pause`);
     expect(pairsTotal).toBeGreaterThan(0);
     expect(suspensions).toBeGreaterThan(0);
   });

@@ -547,8 +547,8 @@ export class ConcurrentMarker {
       add(ring[at], ring[at + 1]);
     }
     Atomics.store(control, PAIRS_TAIL, tail);
-    // a worker waiting for room looks again now (no SIGNAL bump: that would make idle false)
-    if (n > (ring.length >> 2)) Atomics.notify(control, SIGNAL);
+    // a worker waiting for room waits on PAIRS_TAIL (with the tail it saw): it looks again now
+    Atomics.notify(control, PAIRS_TAIL);
     return n;
   }
 
@@ -670,12 +670,16 @@ export class ConcurrentMarker {
     return (this.seq << CMD_SEQ_SHIFT) | op;
   }
 
-  /** Writes a command word, then announces it: SIGNAL++ and notify (the worker waits on SIGNAL). */
+  /**
+   * Writes a command word, then announces it: SIGNAL++ and notify (the worker
+   * waits on SIGNAL; while the rebuild's pair ring is full, on PAIRS_TAIL).
+   */
   private give(word: number): void {
     const control = this.control;
     Atomics.store(control, CMD, word);
     Atomics.add(control, SIGNAL, 1);
     Atomics.notify(control, SIGNAL);
+    Atomics.notify(control, PAIRS_TAIL);
   }
 
   /**

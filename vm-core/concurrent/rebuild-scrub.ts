@@ -44,7 +44,7 @@ import * as layout from '../layout.js';
 import * as regionTable from '../region-table.js';
 import * as typeRegistry from '../type-registry.js';
 import {
-  CMD, PAIRS_HEAD, PAIRS_TAIL, REB_INDEX, REB_OBJ, REB_PASS, REB_POS, REB_SLOT, SIGNAL, W_PAIRS, W_SCRUBBED,
+  CMD, PAIRS_HEAD, PAIRS_TAIL, REB_INDEX, REB_OBJ, REB_PASS, REB_POS, REB_SLOT, W_PAIRS, W_SCRUBBED,
 } from './shared-work-list.js';
 
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
@@ -223,12 +223,14 @@ export class RebuildScrub {
             const t = v >> log;
             const card = slot >> LOG_CARD_WORDS;
             if (t !== r && task[targetBase + t] !== 0 && lastCard[t] !== card) {
-              // room in the ring: the mutator thread takes pairs on its allocation slow paths
-              while (((head - Atomics.load(control, PAIRS_TAIL)) | 0) >= capacity) {
+              // room in the ring: the mutator thread takes pairs on its allocation slow paths. Waiting is on
+              // PAIRS_TAIL with the value just seen, so a drain in between makes the wait return at once; a
+              // command notifies PAIRS_TAIL too (ConcurrentMarker.give)
+              for (let tail = Atomics.load(control, PAIRS_TAIL); ((head - tail) | 0) >= capacity; tail = Atomics.load(control, PAIRS_TAIL)) {
                 Atomics.store(control, PAIRS_HEAD, head);
                 if (onFull) { onFull(); continue; }
                 if (Atomics.load(control, CMD) !== runWord) { save(); return false; }
-                Atomics.wait(control, SIGNAL, Atomics.load(control, SIGNAL), 1);
+                Atomics.wait(control, PAIRS_TAIL, tail, 50);
               }
               const at = (head & mask) << 1;
               ring[at] = t;
