@@ -22,7 +22,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import type { HeapBuffers } from '../../vm-core/concurrent/shared-work-list.js';
 import {
   CMD, CMD_ATTACH, CMD_EVACUATE, CMD_SEQ_SHIFT, CONTROL_INTS, DONE, ERROR_BYTES, type EvacuationBuffers, readError, SIGNAL, STATE,
-  STATE_FAILED, STATE_READY, type ThreadResult,
+  STATE_FAILED, STATE_READY, STATE_STARTING, type ThreadResult,
 } from './evacuation-shared.js';
 import type { EvacuationAttachMessage } from './evacuation-worker.js';
 
@@ -39,8 +39,11 @@ export class EvacuationWorker {
   private static shared: EvacuationWorker | null = null;
   private static spawnFailed = false;
 
-  /** The process's worker, spawning it on first use; null while it is starting or if it cannot run. */
-  static get(): EvacuationWorker | null {
+  /**
+   * The process's worker, spawning it on first use; null if it cannot run or,
+   * after waiting up to `startWaitMs` for it, while it is still starting.
+   */
+  static get(startWaitMs = 0): EvacuationWorker | null {
     if (EvacuationWorker.shared === null) {
       if (EvacuationWorker.spawnFailed) return null;
       const url = workerUrl();
@@ -51,6 +54,9 @@ export class EvacuationWorker {
       EvacuationWorker.shared = new EvacuationWorker(url);
     }
     const w = EvacuationWorker.shared;
+    if (startWaitMs > 0 && !w.failed && Atomics.load(w.control, STATE) === STATE_STARTING) {
+      Atomics.wait(w.control, STATE, STATE_STARTING, startWaitMs); // the worker notifies STATE once ready
+    }
     return w.available ? w : null;
   }
 

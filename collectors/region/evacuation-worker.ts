@@ -13,6 +13,7 @@
  *   then DONE = seq, notify; otherwise Atomics.wait on SIGNAL with the value read
  *   first, so a command that lands in between wakes it at once.
  * An exception is written to the error buffer, STATE = FAILED, DONE = seq.
+ * Right after reporting ready it warms its JIT up (evacuation-warmup.ts).
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { HeapBuffers } from '../../vm-core/concurrent/shared-work-list.js';
@@ -20,6 +21,7 @@ import { RegionTable } from '../../vm-core/region-table.js';
 import { SideMetadata } from '../../vm-core/side-metadata.js';
 import { TypeRegistry } from '../../vm-core/type-registry.js';
 import { EvacuationClosure, type EvacuationHeapViews } from './evacuation-closure.js';
+import { warmUpEvacuation } from './evacuation-warmup.js';
 import {
   CMD, CMD_ATTACH, CMD_EVACUATE, CMD_EXIT, CMD_OP_MASK, CMD_SEQ_SHIFT, DONE, type EvacuationBuffers, evacuationViews, SIGNAL, STATE,
   STATE_FAILED, STATE_READY, writeError,
@@ -66,6 +68,12 @@ function main(data: WorkerData): void {
   let lastSeq = 0;
   Atomics.store(control, STATE, STATE_READY);
   Atomics.notify(control, STATE);
+  // optimize the copying loops before the first pause needs them (a command waits until this is done)
+  try {
+    warmUpEvacuation();
+  } catch {
+    // a failed warm-up only costs speed
+  }
   for (;;) {
     const signal = Atomics.load(control, SIGNAL);
     const cmd = Atomics.load(control, CMD);

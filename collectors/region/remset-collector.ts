@@ -361,6 +361,8 @@ export class RemsetCollector implements Collector {
     events.count('objectsCopied', work.objectsCopied);
     events.count('gcThreads', work.threads);
     if (work.threads > 1) events.count('objectsCopiedByWorker', work.workerObjectsCopied);
+    events.count('cardScanThreadMs', work.cardScanThreadMs);
+    events.count('copyThreadMs', work.copyThreadMs);
     events.count('bytesCopied', work.wordsCopied * WORD_BYTES);
     events.count('bytesPromoted', work.wordsPromoted * WORD_BYTES);
     events.count('survivorRegions', this.survivorRegions.length);

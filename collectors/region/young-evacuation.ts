@@ -41,6 +41,7 @@ import {
   type ThreadResult,
 } from './evacuation-shared.js';
 import { EvacuationWorker } from './evacuation-threads.js';
+import { warmUpEvacuation } from './evacuation-warmup.js';
 import type { RememberedSets } from './remembered-sets.js';
 
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
@@ -129,6 +130,13 @@ export function adaptiveTenuringThreshold(wordsByAge: Float64Array, survivorCapa
 /** TargetSurvivorRatio: the share of the survivor space adaptive tenuring aims to fill. */
 export const TARGET_SURVIVOR_RATIO = 50;
 
+/** Heaps from this size on warm the mutator thread's copying code up when the collector is created (~30 ms, once per process). */
+const WARM_UP_MIN_HEAP_BYTES = 64 << 20;
+let mainThreadWarm = false;
+
+/** How long a pause waits for an evacuation worker that is still starting (only the first pauses of a process). */
+const WORKER_START_WAIT_MS = 200;
+
 export class RemsetEvacuation {
   private readonly shared: EvacuationShared;
   private readonly closure: EvacuationClosure;
@@ -146,8 +154,15 @@ export class RemsetEvacuation {
   ) {
     this.shared = evacuationViews(newEvacuationBuffers(heap.heapWords >> LOG_CARD_WORDS, heap.regionCount));
     this.closure = new EvacuationClosure(heapViewsOf(heap), this.shared);
-    // spawn the worker now (~40 ms, while the mutator runs) so the first pause can use it
-    if (threading.gcThreads > 1) EvacuationWorker.get();
+    // spawn the worker now (~40 ms, while the mutator runs) so the first pause can use it, and
+    // (once per process, for heaps worth it) optimize this thread's copying loops before the first pause
+    if (threading.gcThreads > 1) {
+      EvacuationWorker.get();
+      if (!mainThreadWarm && heap.heapBytes >= WARM_UP_MIN_HEAP_BYTES) {
+        mainThreadWarm = true;
+        warmUpEvacuation();
+      }
+    }
   }
 
   static emptyWork(): EvacuationWork {
@@ -179,7 +194,8 @@ export class RemsetEvacuation {
     control[POOL_COUNT] = poolCount;
     control[SURVIVOR_MAX] = maxSurvivorRegions;
     control[TENURING] = tenuringThreshold;
-    const worker = this.threading.gcThreads > 1 && csetWords >= this.threading.parallelMinWords ? EvacuationWorker.get() : null;
+    // (a worker spawned with the collector may still be starting at the first pause: ~50 ms; wait for it)
+    const worker = this.threading.gcThreads > 1 && csetWords >= this.threading.parallelMinWords ? EvacuationWorker.get(WORKER_START_WAIT_MS) : null;
     if (worker !== null) worker.attach(this, heapBuffersOf(heap), this.shared.buffers);
     this.parallel = worker !== null;
     control[THREADS] = this.parallel ? 2 : 1;

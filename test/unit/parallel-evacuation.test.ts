@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EvacuationWorker } from '../../collectors/region/evacuation-threads.js';
+import { warmUpEvacuation } from '../../collectors/region/evacuation-warmup.js';
 import { gen } from '../../collectors/region/presets.js';
 import type { GcEventListener } from '../../vm-core/events.js';
 import { Vm } from '../../vm-core/vm.js';
@@ -56,6 +57,12 @@ function runLru(gcThreads: number): { result: WorkloadResult; pauses: number; pa
 }
 
 describe('parallel evacuation', () => {
+  it("the JIT warm-up really evacuates its synthetic heap, the same way every time", () => {
+    const copied = warmUpEvacuation();
+    expect(copied).toBeGreaterThan(24 * 4000); // 24 rounds of 4 eden regions, most objects reachable
+    expect(warmUpEvacuation()).toBe(copied);
+  });
+
   it('copies on two threads and keeps the heap and the result exact', async () => {
     await workerReady();
     const serial = runLru(1);
