@@ -89,6 +89,14 @@ export interface RemsetCollectorOptions {
 }
 
 /**
+ * Evacuation pauses at the start of a run whose costs the G1 predictor does
+ * not learn from: they run JIT-cold code (measured: 3-30x the steady cost per
+ * card), and a decaying average with alpha 0.3 would carry that for a dozen
+ * pauses. Pauses that failed evacuation are skipped too, as HotSpot does.
+ */
+const ANALYTICS_WARMUP_PAUSES = 2;
+
+/**
  *   young-only       young pauses; the IHOP test after each
  *   concurrent-mark  the worker marks (remark once it is idle), then rebuilds and scrubs (cleanup once
  *                    it is idle); young pauses go on; the worker yields during every pause
@@ -117,6 +125,8 @@ export class RemsetCollector implements Collector {
   /** Old regions a concurrent marking found empty, freed by the cleanup after the rebuild. */
   private rebuildEmpty: number[] = [];
   private edenTargetRegions: number;
+  /** Young and mixed pauses so far (the first ANALYTICS_WARMUP_PAUSES teach the predictor nothing). */
+  private evacuationPauses = 0;
   /** The tenuring threshold of the next pause (adaptive, at most options.tenuringThreshold). */
   private tenuringThreshold: number;
   private edenRegions: number[] = [];
@@ -381,7 +391,8 @@ export class RemsetCollector implements Collector {
 
     const pauseMs = performance.now() - t0;
     // pauses with evacuation failure are skewed: HotSpot keeps them out of its predictions too
-    if (this.analytics && work.failedObjects === 0) {
+    this.evacuationPauses++;
+    if (this.analytics && work.failedObjects === 0 && this.evacuationPauses > ANALYTICS_WARMUP_PAUSES) {
       // Card scanning and copying interleave on every GC thread; each thread timed its card
       // scanning apart from its copying (as HotSpot's per-worker Scan Heap Roots / Object Copy),
       // and the wall time of the evacuation is split between the two costs in that proportion.
