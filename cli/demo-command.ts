@@ -25,18 +25,21 @@ export interface DemoCell {
 
 /**
  * Sized to finish in well under a minute on a 2-core machine (measured: about
- * 20 s all told): each workload under evac at a tight and a roomy heap (the
- * pause-count / heap-size trade-off), and lru-cache under epsilon, the no-GC
- * baseline, with a heap that holds everything it ever allocates.
+ * 25 s all told): lru-cache at 512 MiB under the region family one element
+ * at a time (evac = SIM, rem, gen, g1; Zhao & Blackburn's deconstruction) and
+ * under epsilon, the no-GC baseline whose heap holds everything it ever
+ * allocates; binary-trees, whose young objects die, under evac and gen.
  */
 const LRU_PARAMS = { capacity: 100000, ops: 4000000 };
 const TREES_PARAMS = { iters: 4 };
 export const DEMO_CELLS: DemoCell[] = [
-  { collector: 'evac', workload: 'lru-cache', heap: '128m', params: LRU_PARAMS },
-  { collector: 'evac', workload: 'lru-cache', heap: '512m', params: LRU_PARAMS },
   { collector: 'epsilon', workload: 'lru-cache', heap: '512m', params: LRU_PARAMS },
+  { collector: 'evac', workload: 'lru-cache', heap: '512m', params: LRU_PARAMS },
+  { collector: 'rem', workload: 'lru-cache', heap: '512m', params: LRU_PARAMS },
+  { collector: 'gen', workload: 'lru-cache', heap: '512m', params: LRU_PARAMS },
+  { collector: 'g1', workload: 'lru-cache', heap: '512m', params: LRU_PARAMS },
   { collector: 'evac', workload: 'binary-trees', heap: '64m', params: TREES_PARAMS },
-  { collector: 'evac', workload: 'binary-trees', heap: '256m', params: TREES_PARAMS },
+  { collector: 'gen', workload: 'binary-trees', heap: '64m', params: TREES_PARAMS },
 ];
 
 const SUMMARY_FILE = 'summary.md';
