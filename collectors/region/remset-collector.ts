@@ -622,18 +622,24 @@ export class RemsetCollector implements Collector {
       if (regions.kind[r] === REGION_HUMONGOUS_START && humongousDead(heap, r)) { this.freeHumongous(r); humongousFreed++; }
     }
     events.phaseEnd('free');
-    this.candidates = candidates;
-    this.candidatesAtCycleStart = candidates.length;
-    this.phase = candidates.length > 0 ? 'mixed' : 'young-only';
-    heap.free.sortLowFirst();
-    events.count('regionsReclaimedDead', freed);
-    events.count('humongousReclaimed', humongousFreed);
-    events.count('bytesScrubbed', rebuilt.scrubbedWords * WORD_BYTES);
-    events.count('candidates', candidates.length);
-    events.count('remsetEntriesRebuilt', rebuilt.pairs);
     events.count('rebuildPairsInPause', rebuilt.finishedHere);
     events.count('concurrentRebuildMs', rebuilt.concurrentMs);
     events.count('workerRebuildMs', rebuilt.workerMs);
+    this.endCleanup(candidates, freed, humongousFreed, rebuilt.scrubbedWords, rebuilt.pairs);
+  }
+
+  /** The end of a cleanup pause (stop-the-world or after a concurrent rebuild): mixed pauses follow while there are candidates. */
+  private endCleanup(candidates: number[], freed: number, humongousFreed: number, scrubbedWords: number, remsetEntriesRebuilt: number): void {
+    const events = this.events;
+    this.candidates = candidates;
+    this.candidatesAtCycleStart = candidates.length;
+    this.phase = candidates.length > 0 ? 'mixed' : 'young-only';
+    this.vm.heap.free.sortLowFirst();
+    events.count('regionsReclaimedDead', freed);
+    events.count('humongousReclaimed', humongousFreed);
+    events.count('bytesScrubbed', scrubbedWords * WORD_BYTES);
+    events.count('candidates', candidates.length);
+    events.count('remsetEntriesRebuilt', remsetEntriesRebuilt);
     events.count('remsetBytes', this.remsets.committedBytes());
     events.emit(EV_EVACUATED);
     this.allocator.resetBudget();
@@ -701,18 +707,7 @@ export class RemsetCollector implements Collector {
     for (const r of candidates) this.remsets.track(r);
     const rebuilt = candidates.length > 0 ? rebuildRememberedSets(heap, this.remsets) : 0;
     events.phaseEnd('rebuild-remsets');
-    this.candidates = candidates;
-    this.candidatesAtCycleStart = candidates.length;
-    this.phase = candidates.length > 0 ? 'mixed' : 'young-only';
-    heap.free.sortLowFirst();
-    events.count('regionsReclaimedDead', freed);
-    events.count('humongousReclaimed', humongousFreed);
-    events.count('bytesScrubbed', scrubbed * WORD_BYTES);
-    events.count('candidates', candidates.length);
-    events.count('remsetEntriesRebuilt', rebuilt);
-    events.count('remsetBytes', this.remsets.committedBytes());
-    events.emit(EV_EVACUATED);
-    this.allocator.resetBudget();
+    this.endCleanup(candidates, freed, humongousFreed, scrubbed, rebuilt);
   }
 
   // ---- full collection --------------------------------------------------------------------------

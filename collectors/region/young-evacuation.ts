@@ -28,7 +28,7 @@
  * Humongous objects whose remembered set is empty are eager-reclaim candidates;
  * any visited slot that points at one keeps it; the rest are freed at the end.
  */
-import type { HeapBuffers } from '../../vm-core/concurrent/shared-work-list.js';
+import { heapBuffers } from '../../vm-core/concurrent/concurrent-marker.js';
 import type { Heap } from '../../vm-core/heap.js';
 import * as layout from '../../vm-core/layout.js';
 import type { Mutator } from '../../vm-core/mutator.js';
@@ -77,17 +77,6 @@ export interface EvacuationThreading {
   parallelMinWords: number;
 }
 
-function heapBuffersOf(heap: Heap): HeapBuffers {
-  return {
-    heap: heap.buffer,
-    meta: heap.meta.arrays.buffer,
-    regions: heap.regions.arrays.buffer,
-    types: heap.types.arrays.buffer,
-    heapBytes: heap.heapBytes,
-    regionCount: heap.regionCount,
-    logRegionWords: heap.logRegionWords,
-  };
-}
 
 function heapViewsOf(heap: Heap): EvacuationHeapViews {
   return {
@@ -196,7 +185,7 @@ export class RemsetEvacuation {
     control[TENURING] = tenuringThreshold;
     // (a worker spawned with the collector may still be starting at the first pause: ~50 ms; wait for it)
     const worker = this.threading.gcThreads > 1 && csetWords >= this.threading.parallelMinWords ? EvacuationWorker.get(WORKER_START_WAIT_MS) : null;
-    if (worker !== null) worker.attach(this, heapBuffersOf(heap), this.shared.buffers);
+    if (worker !== null) worker.attach(this, heapBuffers(heap), this.shared.buffers);
     this.parallel = worker !== null;
     control[THREADS] = this.parallel ? 2 : 1;
     this.work.threads = this.parallel ? 2 : 1;
