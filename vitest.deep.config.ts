@@ -1,6 +1,6 @@
 /**
- * vitest configuration of `npm run test:deep` (HEAPLAB_DEEP=1: 100x more
- * programs): the property tests, and the concurrent-marking stress tests at
+ * vitest configuration of `npm run test:deep` (HEAPLAB_DEEP=1: the property
+ * tests with 10x more programs, HEAPLAB_PROPERTY_FACTOR=100 for 100x), and the concurrent-marking stress tests at
  * deep scale: the marker's random programs (test/concurrent-marker.test.ts),
  * the worker hand-over hammer, the SATB stress programs on cre and g1 (also
  * interleaved), the planted SATB bug (test/unit/concurrent-*, satb-*), and

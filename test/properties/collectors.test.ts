@@ -12,7 +12,8 @@
  * itself, not only what the collector says it did.
  *
  *   npm test                         PROGRAMS_PER_COLLECTOR programs per collector
- *   HEAPLAB_DEEP=1 npm test          100x as many
+ *   HEAPLAB_DEEP=1 (npm run test:deep)   10x as many; HEAPLAB_PROPERTY_FACTOR=<n> sets the factor
+ *                                    (100: about an hour on 2 cores)
  *   HEAPLAB_SEED=<n> [HEAPLAB_PATH=<p>] npx vitest run test/properties -t '<test name>'
  *                                    repeat a run (the seed is printed), or replay a shrunk failure
  */
@@ -21,13 +22,14 @@ import { listCollectors } from '../../collectors/registry.js';
 import { type CheckSummary, checkCollector, defaultSeed, runsPerConfiguration, standardConfigurations } from '../kit/index.js';
 
 const DEEP = process.env.HEAPLAB_DEEP === '1';
-const PROGRAMS_PER_COLLECTOR = 6000 * (DEEP ? 100 : 1);
+const FACTOR = Number(process.env.HEAPLAB_PROPERTY_FACTOR ?? (DEEP ? 10 : 1));
+const PROGRAMS_PER_COLLECTOR = Math.max(1, Math.round(6000 * FACTOR));
 /** Programs a coverage check runs itself when its configuration's property test was filtered out. */
 const COVERAGE_PROGRAMS = 300;
 const COVERAGE_SEED = 20240611;
 const BASE_SEED = defaultSeed();
 const REPLAY_PATH = process.env.HEAPLAB_PATH || undefined;
-const TIMEOUT_MS = DEEP ? 6 * 60 * 60 * 1000 : 120_000;
+const TIMEOUT_MS = DEEP || FACTOR > 1 ? 6 * 60 * 60 * 1000 : 120_000;
 
 beforeAll(() => {
   console.info(`heaplab property tests: seed ${BASE_SEED} (HEAPLAB_SEED=${BASE_SEED} repeats this run), ${PROGRAMS_PER_COLLECTOR} programs per collector`);
