@@ -5,8 +5,7 @@
  * not the region blocks (recovery.ts checks those when it loads them).
  */
 import * as fs from 'node:fs';
-import { ImageCorruptError } from './image-format.js';
-import { readHead } from './recovery.js';
+import { openImageReadOnly, readHead } from './recovery.js';
 
 export interface ImageInfo {
   epoch: number;
@@ -18,13 +17,7 @@ export interface ImageInfo {
 }
 
 export function imageInfo(path: string): ImageInfo {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ImageCorruptError(`${path}: cannot open the image (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
-  }
+  const fd = openImageReadOnly(path);
   try {
     const { sb, manifest } = readHead(fd, path);
     const { regionBytes, regionCount } = sb.geometry;

@@ -22,6 +22,16 @@ import {
   type Manifest, type ManifestEntry, type Payload, type RecoveredImage, type SlotState, type Superblock,
 } from './image-format.js';
 
+/** Opens an image read-only; a missing or unreadable file is a one-line ImageCorruptError. */
+export function openImageReadOnly(path: string): number {
+  try {
+    return fs.openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ImageCorruptError(`${path}: cannot open the image (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
+  }
+}
+
 /** The current epoch of an open image: its superblock and its (CRC-checked, decoded) manifest. */
 export interface ImageHead {
   sb: Superblock;
@@ -123,13 +133,7 @@ export function readBlock(fd: number, path: string, epoch: number, e: ManifestEn
  * region/manifest, expected vs actual CRC). Never modifies the file.
  */
 export function recoverImage(path: string): RecoveredImage {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ImageCorruptError(`${path}: cannot open the image (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
-  }
+  const fd = openImageReadOnly(path);
   try {
     const { sb, manifest, fileBytes } = readHead(fd, path);
     const regions = new Map<number, Int32Array>();
