@@ -15,7 +15,7 @@
  * (or claim a humongous run); on failure collect and retry, then collect once
  * more (last-ditch) and retry, then report out of memory.
  */
-import { type BarrierChoice, mutatorClassFor } from '../barriers/select.js';
+import { mutatorClassFor } from '../barriers/select.js';
 import { newBarrierCounters } from '../barriers/counters.js';
 import type { Collector, CollectorPlugin, OptionValue } from './collector.js';
 import { OutOfMemoryError, UsageError } from './errors.js';

@@ -55,7 +55,7 @@ export interface CardSlotVisitor {
  * The region whose objects a card's slots belong to, for the "other region"
  * filter: the card's region, or the START region of a humongous run.
  */
-export function sourceRegionOfCard(heap: Heap, card: number): number {
+function sourceRegionOfCard(heap: Heap, card: number): number {
   const r = card >> (heap.logRegionWords - LOG_CARD_WORDS);
   return heap.regions.kind[r] === REGION_HUMONGOUS_CONT ? heap.regions.humongousStart[r] : r;
 }
@@ -176,7 +176,6 @@ export class CardScanner implements CardSlotVisitor {
   refineCard(card: number): void {
     const heap = this.heap;
     const regions = heap.regions;
-    const words = heap.words;
     const log = heap.logRegionWords;
     const r = card >> (log - LOG_CARD_WORDS);
     const kind = regions.kind[r];

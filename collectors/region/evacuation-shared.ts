@@ -46,7 +46,6 @@ export const CONTROL_INTS = 16;
 
 export const CMD_OP_MASK = 0xf;
 export const CMD_SEQ_SHIFT = 4;
-export const CMD_IDLE = 0;
 export const CMD_ATTACH = 1;
 export const CMD_EVACUATE = 2;
 export const CMD_EXIT = 3;

@@ -97,7 +97,11 @@ function main(data: WorkerData): void {
         if (closure === null) throw new Error('evacuation worker: evacuate before attach');
         closure.begin(true);
         closure.run();
-        data.port.postMessage({ seq, result: closure.result() });
+        // fresh copies of just the used entries, transferred (a view would clone its whole buffer)
+        const result = closure.result();
+        const pairs = result.pairs.slice();
+        const claimed = result.claimed.slice();
+        data.port.postMessage({ seq, result: { ...result, pairs, claimed } }, [pairs.buffer, claimed.buffer]);
       }
     } catch (e) {
       closure?.abort();

@@ -25,7 +25,7 @@
  */
 import type { Collector, CollectorPlugin, OptionValue } from '../../vm-core/collector.js';
 import { Compactor } from '../../vm-core/compactor.js';
-import { EV_EVACUATED, EV_HEAP_TRACED, EV_PREPARE, EV_ROOTS_TRACED } from '../../vm-core/events.js';
+import { EV_EVACUATED, EV_PREPARE } from '../../vm-core/events.js';
 import { Evacuator } from '../../vm-core/evacuator.js';
 import * as layout from '../../vm-core/layout.js';
 import type { Mutator } from '../../vm-core/mutator.js';

@@ -406,7 +406,7 @@ class SparseRemsets extends HashedRemsets implements RememberedSets {
         sparse[base] = len + 1;
         this.entries[target]++;
       } else {
-        this.overflow(target, t, h, source, offset);
+        this.overflow(target, t, h, offset);
       }
     } else if (v !== COARSE) {
       const i = (-v - 2) * this.bitmapWords + (offset >> 5);
@@ -421,7 +421,7 @@ class SparseRemsets extends HashedRemsets implements RememberedSets {
   }
 
   /** A full sparse entry gets one more card: move it to a bitmap, coarsening one source region first if the target has its maximum of bitmaps. */
-  private overflow(target: number, t: TargetTable, h: number, source: number, offset: number): void {
+  private overflow(target: number, t: TargetTable, h: number, offset: number): void {
     this.sparseOverflows++;
     const s = t.vals[h];
     if (t.bitmapCount >= this.maxBitmaps) {
