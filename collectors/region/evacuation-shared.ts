@@ -11,6 +11,8 @@
  *   +-----+--------+------+-------+-----------+------------+-----------+-----------+
  *   | SURVIVOR_CLAIMED | SURVIVOR_MAX | TENURING | Q_LOCK | Q_SIZE | IDLE | THREADS | ABORT |
  *   +------------------+--------------+----------+--------+--------+------+---------+-------+
+ *   | WAKES | HEAD 0 | TAIL 0 | HEAD 1 | TAIL 1 | (spare) |
+ *   +-------+--------+--------+--------+--------+---------+
  *   The first four words are used in the worker's own command buffer: CMD = op | seq << 4;
  *   SIGNAL counts commands (the worker waits on it); DONE = seq of the last command the
  *   worker finished; STATE: starting / ready / failed. The rest are per heap and pause.
@@ -18,7 +20,9 @@
  *   cardList   Int32Array(cards of the heap)    the pause's cards; claimed CARD_CHUNK at a time
  *   cardVisited Uint8Array(cards of the heap)   1 = remembered, 2 = dirty (also refine), 0 = done
  *   pool       Int32Array(regions)              free regions taken for this pause's copies
- *   queue      Int32Array(QUEUE_CAPACITY)       shared objects-to-scan (work stealing), under Q_LOCK
+ *   queue      Int32Array(QUEUE_CAPACITY)       shared objects-to-scan (work sharing), under Q_LOCK
+ *   handoff    Int32Array(2 × HANDOFF_CAPACITY) thread t's ring of slots for the other thread at
+ *                                               t × HANDOFF_CAPACITY: entries [HEAD t, TAIL t) mod capacity
  *   youngSource, humongousCandidate, tracked    Uint8Array(regions): per-region flags of the pause
  *   error      SharedArrayBuffer(ERROR_BYTES)   the worker's last error message
  */
@@ -42,7 +46,12 @@ export const IDLE = 13;
 export const THREADS = 14;
 /** Set by a thread that failed: the others stop waiting for it. */
 export const ABORT = 15;
-export const CONTROL_INTS = 16;
+/** Counts every time a thread leaves IDLE (the termination check sees whether anyone did meanwhile). */
+export const WAKES = 16;
+/** The hand-off ring of GC thread t: HANDOFF_HEAD + 2t (advanced by its consumer), HANDOFF_TAIL + 2t (by t). */
+export const HANDOFF_HEAD = 17;
+export const HANDOFF_TAIL = 18;
+export const CONTROL_INTS = 24;
 
 export const CMD_OP_MASK = 0xf;
 export const CMD_SEQ_SHIFT = 4;
@@ -58,6 +67,10 @@ export const STATE_FAILED = 2;
 export const CARD_CHUNK = 16;
 /** Capacity of the shared scan queue (entries are object addresses). */
 export const QUEUE_CAPACITY = 1 << 16;
+/** Threads of a parallel pause (the mutator thread and one worker). */
+export const MAX_GC_THREADS = 2;
+/** Capacity of each thread's hand-off ring (entries are slot addresses); a power of two. */
+export const HANDOFF_CAPACITY = 1 << 16;
 export const ERROR_BYTES = 4096;
 
 export interface EvacuationBuffers {
@@ -66,6 +79,7 @@ export interface EvacuationBuffers {
   cardVisited: SharedArrayBuffer;
   pool: SharedArrayBuffer;
   queue: SharedArrayBuffer;
+  handoff: SharedArrayBuffer;
   youngSource: SharedArrayBuffer;
   humongousCandidate: SharedArrayBuffer;
   tracked: SharedArrayBuffer;
@@ -79,6 +93,7 @@ export interface EvacuationShared {
   cardVisited: Uint8Array;
   pool: Int32Array;
   queue: Int32Array;
+  handoff: Int32Array;
   youngSource: Uint8Array;
   humongousCandidate: Uint8Array;
   tracked: Uint8Array;
@@ -91,6 +106,7 @@ export function newEvacuationBuffers(cardCount: number, regionCount: number): Ev
     cardVisited: new SharedArrayBuffer(cardCount),
     pool: new SharedArrayBuffer(regionCount * 4),
     queue: new SharedArrayBuffer(QUEUE_CAPACITY * 4),
+    handoff: new SharedArrayBuffer(MAX_GC_THREADS * HANDOFF_CAPACITY * 4),
     youngSource: new SharedArrayBuffer(regionCount),
     humongousCandidate: new SharedArrayBuffer(regionCount),
     tracked: new SharedArrayBuffer(regionCount),
@@ -106,6 +122,7 @@ export function evacuationViews(b: EvacuationBuffers): EvacuationShared {
     cardVisited: new Uint8Array(b.cardVisited),
     pool: new Int32Array(b.pool),
     queue: new Int32Array(b.queue),
+    handoff: new Int32Array(b.handoff),
     youngSource: new Uint8Array(b.youngSource),
     humongousCandidate: new Uint8Array(b.humongousCandidate),
     tracked: new Uint8Array(b.tracked),
@@ -132,6 +149,8 @@ export interface ThreadResult {
   wordsPromoted: number;
   failedObjects: number;
   cardsScanned: number;
+  /** Slots this thread handed to the other thread (their referents are the other's to copy). */
+  slotsHandedOver: number;
   /** Time this thread spent scanning cards (copying excluded) and copying/scanning copies (idle waits excluded). */
   cardScanMs: number;
   copyMs: number;

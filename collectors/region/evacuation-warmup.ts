@@ -142,7 +142,8 @@ export function warmUpEvacuation(): number {
     control[SURVIVOR_MAX] = 2;
     control[TENURING] = round % 4 < 2 ? 15 : 1;
     control[THREADS] = 1;
-    closure.begin(round % 2 === 1);
+    // odd rounds run the parallel code on this one thread, the other thread's slots handed to itself
+    closure.begin(round % 2 === 1, 0, round % 2 === 1);
     closure.run();
     copied += closure.result().objectsCopied;
   }

@@ -95,7 +95,7 @@ function main(data: WorkerData): void {
         closure = new EvacuationClosure(heapViewsFromBuffers(message.heap), evacuationViews(message.evacuation));
       } else if (op === CMD_EVACUATE) {
         if (closure === null) throw new Error('evacuation worker: evacuate before attach');
-        closure.begin(true);
+        closure.begin(true, 1);
         closure.run();
         // fresh copies of just the used entries, transferred (a view would clone its whole buffer)
         const result = closure.result();

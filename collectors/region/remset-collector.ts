@@ -370,7 +370,10 @@ export class RemsetCollector implements Collector {
     events.count('cardsScanned', work.cardsScanned);
     events.count('objectsCopied', work.objectsCopied);
     events.count('gcThreads', work.threads);
-    if (work.threads > 1) events.count('objectsCopiedByWorker', work.workerObjectsCopied);
+    if (work.threads > 1) {
+      events.count('objectsCopiedByWorker', work.workerObjectsCopied);
+      events.count('slotsHandedOver', work.slotsHandedOver);
+    }
     events.count('cardScanThreadMs', work.cardScanThreadMs);
     events.count('copyThreadMs', work.copyThreadMs);
     events.count('bytesCopied', work.wordsCopied * WORD_BYTES);

@@ -63,6 +63,7 @@ export interface EvacuationWork {
   threads: number;
   /** Objects the evacuation worker copied (0 in a serial pause). */
   workerObjectsCopied: number;
+  slotsHandedOver: number;
   /** Thread time (summed over the threads) spent scanning cards, and copying. */
   cardScanThreadMs: number;
   copyThreadMs: number;
@@ -155,7 +156,7 @@ export class RemsetEvacuation {
   }
 
   static emptyWork(): EvacuationWork {
-    return { objectsCopied: 0, wordsCopied: 0, wordsPromoted: 0, failedObjects: 0, failedRegions: 0, cardsScanned: 0, rootsUpdated: 0, survivorRegions: 0, humongousReclaimed: 0, threads: 1, workerObjectsCopied: 0, cardScanThreadMs: 0, copyThreadMs: 0, survivorWordsByAge: new Float64Array(16) };
+    return { objectsCopied: 0, wordsCopied: 0, wordsPromoted: 0, failedObjects: 0, failedRegions: 0, cardsScanned: 0, rootsUpdated: 0, survivorRegions: 0, humongousReclaimed: 0, threads: 1, workerObjectsCopied: 0, slotsHandedOver: 0, cardScanThreadMs: 0, copyThreadMs: 0, survivorWordsByAge: new Float64Array(16) };
   }
 
   /**
@@ -189,7 +190,7 @@ export class RemsetEvacuation {
     this.parallel = worker !== null;
     control[THREADS] = this.parallel ? 2 : 1;
     this.work.threads = this.parallel ? 2 : 1;
-    this.closure.begin(this.parallel);
+    this.closure.begin(this.parallel, 0);
   }
 
   // ---- roots ----------------------------------------------------------------------
@@ -309,6 +310,7 @@ export class RemsetEvacuation {
     work.wordsPromoted += result.wordsPromoted;
     work.failedObjects += result.failedObjects;
     work.cardsScanned += result.cardsScanned;
+    work.slotsHandedOver += result.slotsHandedOver;
     work.cardScanThreadMs += result.cardScanMs;
     work.copyThreadMs += result.copyMs;
     for (let age = 0; age < 16; age++) work.survivorWordsByAge[age] += result.ageWords[age];

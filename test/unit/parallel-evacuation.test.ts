@@ -4,8 +4,10 @@
  * preset with gcThreads=2 really run on two threads (the worker copies a share
  * of the objects), and lru-cache's result, the heap verification before and
  * after every pause and the remembered-set completeness check all hold, as
- * they do with one thread. The property tests' `parallel` configuration runs
- * random programs the same way.
+ * they do with one thread. An object reached from many slots found by both
+ * threads at once is still copied once (every slot ends up at the same copy),
+ * which a pause that let both threads copy it would break. The property tests'
+ * `parallel` configuration runs random programs the same way.
  */
 import { describe, expect, it } from 'vitest';
 import { EvacuationWorker } from '../../collectors/region/evacuation-threads.js';
@@ -15,6 +17,7 @@ import type { GcEventListener } from '../../vm-core/events.js';
 import { Vm } from '../../vm-core/vm.js';
 import { findWorkload, resolveParams } from '../../workloads/registry.js';
 import type { WorkloadResult } from '../../workloads/workload.js';
+import { testVm } from '../kit/fixtures.js';
 
 async function workerReady(): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -25,7 +28,7 @@ async function workerReady(): Promise<void> {
 }
 
 /** Evacuation pauses (young and mixed), and how many of them ran on two threads. */
-function runLru(gcThreads: number): { result: WorkloadResult; pauses: number; parallelPauses: number; workerObjects: number; objects: number } {
+function runLru(gcThreads: number): { result: WorkloadResult; pauses: number; parallelPauses: number; workerObjects: number; objects: number; handedOver: number } {
   const vm = new Vm({
     heapBytes: 16 << 20,
     regionBytes: 64 << 10,
@@ -37,6 +40,7 @@ function runLru(gcThreads: number): { result: WorkloadResult; pauses: number; pa
   let parallelPauses = 0;
   let workerObjects = 0;
   let objects = 0;
+  let handedOver = 0;
   const listener: GcEventListener = {
     pauseEvent: (name, _t, detail) => { if (name === 'prepare' && (detail.kind === 'young' || detail.kind === 'mixed')) pauses++; },
     phaseEnd: () => {},
@@ -44,6 +48,7 @@ function runLru(gcThreads: number): { result: WorkloadResult; pauses: number; pa
       if (name === 'gcThreads' && value === 2) parallelPauses++;
       if (name === 'objectsCopiedByWorker') workerObjects += value;
       if (name === 'objectsCopied') objects += value;
+      if (name === 'slotsHandedOver') handedOver += value;
     },
     reclassify: () => {},
     concurrent: () => {},
@@ -53,7 +58,7 @@ function runLru(gcThreads: number): { result: WorkloadResult; pauses: number; pa
   const params = resolveParams(workload, { capacity: 20_000, ops: 200_000 });
   const mutator = vm.newMutator();
   const result = workload.run({ mutator, types: vm.types, params, collect: (cause) => vm.collect(cause) });
-  return { result, pauses, parallelPauses, workerObjects, objects };
+  return { result, pauses, parallelPauses, workerObjects, objects, handedOver };
 }
 
 describe('parallel evacuation', () => {
@@ -72,6 +77,50 @@ describe('parallel evacuation', () => {
     expect(parallel.parallelPauses).toBe(parallel.pauses);
     // the worker did a real share of the copying
     expect(parallel.workerObjects).toBeGreaterThan(parallel.objects / 10);
+    // objects belong to the thread that owns their region: slots found by the other thread were handed over
+    expect(parallel.handedOver).toBeGreaterThan(parallel.objects / 10);
     expect(parallel.result).toEqual(serial.result);
+  }, 60_000);
+
+  it('copies an object reached from slots on both threads exactly once: every slot ends at one copy', async () => {
+    await workerReady();
+    const { vm, m, t } = testVm({
+      heapBytes: 16 << 20,
+      regionBytes: 64 << 10,
+      collector: gen,
+      collectorOptions: { gcThreads: 2, parallelMinKb: 0, budgetPercent: 20, tenuringThreshold: 1 },
+      verify: 'debug',
+    });
+    // holder i points at shared object i % SHARED: the threads claim the table's cards 16 at a time
+    // (2048 slots), so while one scans holders i.. the other scans holders i + 2048.., meeting the
+    // same shared objects at about the same moment
+    const SHARED = 2048;
+    const HOLDERS = 24_576;
+    // an old array of holders (promoted by the first pause)
+    const table = m.push(m.allocArray(t.refs, HOLDERS));
+    vm.collect('test');
+    let pausesChecked = 0;
+    for (let round = 0; round < 12; round++) {
+      // SHARED young objects, and young holders all over eden, each pointing at one of them
+      const shared = m.push(m.allocArray(t.refs, SHARED));
+      for (let k = 0; k < SHARED; k++) m.setRef(m.get(shared), k, m.alloc(t.leaf));
+      for (let i = 0; i < HOLDERS; i++) {
+        const holder = m.alloc(t.cons);
+        m.setRef(holder, 0, m.getRef(m.get(shared), i % SHARED));
+        m.setRef(m.get(table), i, holder);
+      }
+      vm.collect('test');
+      // after the pause each holder must point at the same copy as the shared array's slot
+      const sharedNow = m.get(shared);
+      const tableNow = m.get(table);
+      for (let i = 0; i < HOLDERS; i++) {
+        const expected = m.getRef(sharedNow, i % SHARED);
+        const got = m.getRef(m.getRef(tableNow, i), 0);
+        if (got !== expected) throw new Error(`round ${round}: holder ${i} points at ${got}, the shared object is at ${expected}`);
+      }
+      pausesChecked++;
+      m.pop();
+    }
+    expect(pausesChecked).toBe(12);
   }, 60_000);
 });
