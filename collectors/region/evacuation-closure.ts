@@ -136,7 +136,7 @@ export class EvacuationClosure {
   /** The thread whose hand-off ring this one takes from (itself in the warm-up's loopback mode). */
   private other = 1;
   // slots for the other thread, waiting to be published on this thread's hand-off ring
-  private outbox = new Int32Array(1 << 12);
+  private outbox = new Int32Array(1 << 8);
   private outCount = 0;
   private tenuringThreshold = 15;
   // destinations: whole regions of this thread, bump-allocated
@@ -150,8 +150,8 @@ export class EvacuationClosure {
   private survivorsExhausted = false;
   /** No region at all can be had any more this pause. */
   private poolExhausted = false;
-  // objects to scan, depth first
-  private stack = new Int32Array(1 << 14);
+  // objects to scan, depth first (the growable arrays start small, so the warm-up grows them too)
+  private stack = new Int32Array(1 << 10);
   private top = 0;
   private popsSinceShareCheck = 0;
   // slots into the collection set waiting for flushPending
@@ -162,9 +162,9 @@ export class EvacuationClosure {
   /** Sink of the touch loads, so the compiler keeps them. */
   private touched = 0;
   // results
-  private pairs = new Int32Array(1 << 12);
+  private pairs = new Int32Array(1 << 8);
   private pairCount = 0;
-  private claimed = new Int32Array(64);
+  private claimed = new Int32Array(8);
   private claimedCount = 0;
   objectsCopied = 0;
   wordsCopied = 0;

@@ -8,26 +8,42 @@
  * meet an object kind for the first time (measured on lru-cache at 512 MiB:
  * the first five pauses up to twice as long as the rest).
  *
- *   synthetic heap: 10 regions of 64 KiB, rebuilt every round
+ *   synthetic heap: 12 regions of 64 KiB, rebuilt every round
  *     region 0     (old)   a mix: 2-ref structs, data-only structs, 8-slot and 24-slot ref
- *                          arrays, float64 arrays; every ref slot -> an object in eden
+ *                          arrays, float64 arrays; ref slots -> objects in eden (every 16th
+ *                          -> the humongous array, a tracked region: refinement's records)
  *     regions 1-4  (eden)  the same mix, ref slots pointing further into eden; the collection set
  *     regions 5-9  (free)  the pool the copies go to (survivors until 2 are used, then old;
- *                          every other pair of rounds tenures everything, as adaptive tenuring does)
- *   odd rounds take the CAS (parallel) path, alone, so no thread ever waits.
+ *                          every other pair of rounds tenures everything, as adaptive tenuring does;
+ *                          every eighth round has a pool of one region: evacuation failure)
+ *     regions 10-11 (humongous) a reference array; its first 1024 slots in each region -> eden
+ *                          (their cards scanned); every 32nd eden slot -> it
+ *   64 root slots -> eden objects. Odd rounds take the parallel path, alone: the other thread's
+ *   slots are handed over to itself (loopback), and a phantom second thread counts as idle, so
+ *   the stack is shared to the queue and taken back; no thread ever waits.
+ *
+ * V8 deoptimizes optimized code that reaches a branch it never ran (no type
+ * feedback), and a deoptimized copying loop runs in a lower tier until it is
+ * optimized again, mid-pause: so the rare branches (growing arrays, new
+ * destination regions, failure, humongous cards, hand-offs, sharing) are all
+ * run here too.
  */
 import { HEADER_WORDS, LOG_CARD_WORDS, TYPE_SHIFT } from '../../vm-core/layout.js';
-import { REGION_EDEN, REGION_OLD, RegionTable, RESERVED_WORDS } from '../../vm-core/region-table.js';
+import { REGION_EDEN, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_OLD, RegionTable, RESERVED_WORDS } from '../../vm-core/region-table.js';
 import { SideMetadata } from '../../vm-core/side-metadata.js';
 import { TypeRegistry } from '../../vm-core/type-registry.js';
 import { EvacuationClosure } from './evacuation-closure.js';
 import {
-  CARD_COUNT, CARD_NEXT, evacuationViews, newEvacuationBuffers, POOL_COUNT, SURVIVOR_MAX, TENURING, THREADS,
+  CARD_COUNT, CARD_NEXT, evacuationViews, IDLE, newEvacuationBuffers, POOL_COUNT, SURVIVOR_MAX, TENURING, THREADS,
 } from './evacuation-shared.js';
 
 const LOG_REGION_WORDS = 14; // 64 KiB regions
 const EDEN_REGIONS = 4;
-const REGIONS = 2 + 2 * EDEN_REGIONS;
+const POOL_REGIONS = 1 + EDEN_REGIONS;
+const HUMONGOUS_REGION = 1 + EDEN_REGIONS + POOL_REGIONS;
+const REGIONS = HUMONGOUS_REGION + 2;
+const HUMONGOUS_SLOTS_USED = 1024;
+const ROOTS = 64;
 const ROUNDS = 24;
 
 interface WarmTypes { node: number; leaf: number; refs: number; doubles: number; sizeOf: (kind: number) => number }
@@ -80,6 +96,7 @@ export function warmUpEvacuation(): number {
   const edenStart = 1 << LOG_REGION_WORDS;
   const edenEnd = (1 + EDEN_REGIONS) << LOG_REGION_WORDS;
   const edenObjects: number[] = [];
+  const roots = new Int32Array(new SharedArrayBuffer(ROOTS * 4));
   let copied = 0;
   for (let round = 0; round < ROUNDS; round++) {
     // eden: the mix, each ref slot pointing at an object 1..7 places further on (or null)
@@ -103,22 +120,42 @@ export function warmUpEvacuation(): number {
         words[s] = j < edenObjects.length && (k + i) % 4 !== 0 ? edenObjects[j] : 0;
       }
     }
-    // old: the mix, every ref slot pointing at the next eden object in turn
-    let old = RESERVED_WORDS;
+    // humongous: a reference array filling its two regions, the first slots of each pointing into eden
+    const humongous = HUMONGOUS_REGION << LOG_REGION_WORDS;
+    const humongousLength = (2 << LOG_REGION_WORDS) - HEADER_WORDS;
+    words[humongous] = refs << TYPE_SHIFT;
+    words[humongous + 1] = humongousLength;
+    words.fill(0, humongous + HEADER_WORDS, humongous + HEADER_WORDS + humongousLength);
     let next = 0;
+    for (let i = 0; i < HUMONGOUS_SLOTS_USED; i++) {
+      words[humongous + HEADER_WORDS + i] = edenObjects[next++ % edenObjects.length];
+      words[humongous + (1 << LOG_REGION_WORDS) + i] = edenObjects[next++ % edenObjects.length];
+    }
+    for (let i = 0; i < edenObjects.length; i += 32) {
+      const [first, end] = slotsOf(edenObjects[i], i);
+      if (first < end) words[first] = humongous;
+    }
+    // old: the mix, every ref slot pointing at the next eden object in turn (every 16th at the humongous array)
+    let old = RESERVED_WORDS;
     for (let i = 0; ; i++) {
       const size = t.sizeOf(i % 5);
       if (old + size > 1 << LOG_REGION_WORDS) break;
       writeObject(words, t, old, i);
       const [first, end] = slotsOf(old, i);
-      for (let s = first; s < end; s++) words[s] = next < edenObjects.length ? edenObjects[next++] : 0;
+      for (let s = first; s < end; s++) words[s] = (s & 15) === 0 ? humongous : next < edenObjects.length ? edenObjects[next++] : 0;
       for (let c = (old + (1 << LOG_CARD_WORDS) - 1) >> LOG_CARD_WORDS; c <= (old + size - 1) >> LOG_CARD_WORDS; c++) meta.blockOffsets[c] = old;
       old += size;
     }
     regions.kind.fill(0);
     regions.inCset.fill(0);
+    regions.evacFailed.fill(0);
     regions.kind[0] = REGION_OLD;
     regions.top[0] = old;
+    regions.kind[HUMONGOUS_REGION] = REGION_HUMONGOUS_START;
+    regions.top[HUMONGOUS_REGION] = (HUMONGOUS_REGION + 1) << LOG_REGION_WORDS;
+    regions.kind[HUMONGOUS_REGION + 1] = REGION_HUMONGOUS_CONT;
+    regions.humongousStart[HUMONGOUS_REGION + 1] = HUMONGOUS_REGION;
+    regions.top[HUMONGOUS_REGION + 1] = (HUMONGOUS_REGION + 2) << LOG_REGION_WORDS;
     for (let r = 1; r <= EDEN_REGIONS; r++) {
       regions.kind[r] = REGION_EDEN;
       regions.top[r] = Math.min(top, (r + 1) << LOG_REGION_WORDS);
@@ -127,23 +164,32 @@ export function warmUpEvacuation(): number {
     shared.youngSource.fill(0);
     shared.youngSource.fill(1, 1, 1 + EDEN_REGIONS);
     shared.tracked.fill(0);
+    shared.tracked[HUMONGOUS_REGION] = 1;
     shared.humongousCandidate.fill(0);
-    const cards = Math.ceil(old / (1 << LOG_CARD_WORDS));
-    for (let c = 0; c < cards; c++) {
-      shared.cardList[c] = c;
-      shared.cardVisited[c] = 1 + (c & 1); // remembered and dirty cards
-    }
-    for (let r = 1 + EDEN_REGIONS; r < REGIONS; r++) shared.pool[r - 1 - EDEN_REGIONS] = r;
+    shared.humongousCandidate[HUMONGOUS_REGION] = 1;
+    const oldCards = Math.ceil(old / (1 << LOG_CARD_WORDS));
+    const humongousCards = (HEADER_WORDS + HUMONGOUS_SLOTS_USED) >> LOG_CARD_WORDS;
+    const firstHumongousCard = humongous >> LOG_CARD_WORDS;
+    let cards = 0;
+    for (let c = 0; c < oldCards; c++) shared.cardList[cards++] = c;
+    for (let c = firstHumongousCard; c < firstHumongousCard + humongousCards; c++) shared.cardList[cards++] = c;
+    const contCard = (HUMONGOUS_REGION + 1) << (LOG_REGION_WORDS - LOG_CARD_WORDS);
+    for (let c = contCard; c < contCard + humongousCards; c++) shared.cardList[cards++] = c;
+    for (let i = 0; i < cards; i++) shared.cardVisited[shared.cardList[i]] = 1 + (i & 1); // remembered and dirty cards
+    for (let i = 0; i < POOL_REGIONS; i++) shared.pool[i] = 1 + EDEN_REGIONS + i;
     const control = shared.control;
     control.fill(0);
     control[CARD_COUNT] = cards;
     control[CARD_NEXT] = 0;
-    control[POOL_COUNT] = REGIONS - 1 - EDEN_REGIONS;
+    control[POOL_COUNT] = round % 8 === 7 ? 1 : POOL_REGIONS;
     control[SURVIVOR_MAX] = 2;
     control[TENURING] = round % 4 < 2 ? 15 : 1;
-    control[THREADS] = 1;
-    // odd rounds run the parallel code on this one thread, the other thread's slots handed to itself
-    closure.begin(round % 2 === 1, 0, round % 2 === 1);
+    const parallel = round % 2 === 1;
+    control[THREADS] = parallel ? 2 : 1;
+    if (parallel) control[IDLE] = 1; // the phantom second thread, idle
+    closure.begin(parallel, 0, parallel);
+    for (let i = 0; i < ROOTS; i++) roots[i] = edenObjects[(i * 37) % edenObjects.length];
+    closure.evacuateRoots(roots, ROOTS);
     closure.run();
     copied += closure.result().objectsCopied;
   }
