@@ -58,8 +58,8 @@ import * as regionTable from '../../vm-core/region-table.js';
 import * as sideMetadata from '../../vm-core/side-metadata.js';
 import * as typeRegistry from '../../vm-core/type-registry.js';
 import {
-  ABORT, CARD_CHUNK, CARD_COUNT, CARD_NEXT, type EvacuationShared, HANDOFF_CAPACITY, HANDOFF_HEAD, HANDOFF_TAIL, IDLE, NAP, POOL_COUNT,
-  POOL_NEXT, Q_LOCK, Q_SIZE, QUEUE_CAPACITY, SURVIVOR_CLAIMED, SURVIVOR_MAX, TENURING, THREADS, type ThreadResult, WAKES,
+  ABORT, CARD_CHUNK, CARD_COUNT, CARD_NEXT, type EvacuationShared, HANDOFF_HEAD, HANDOFF_TAIL, IDLE, NAP, POOL_COUNT,
+  MAX_GC_THREADS, POOL_NEXT, Q_LOCK, Q_SIZE, QUEUE_CAPACITY, SURVIVOR_CLAIMED, SURVIVOR_MAX, TENURING, THREADS, type ThreadResult, WAKES,
 } from './evacuation-shared.js';
 
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
@@ -79,9 +79,7 @@ const SHARE_CHECK_INTERVAL = 64;
 const TAKE_MAX = 256;
 /** Slots gathered for the other thread before they are published on the hand-off ring. */
 const HANDOFF_BATCH = 512;
-const HANDOFF_MASK = HANDOFF_CAPACITY - 1;
 /** A ring entry is a pair: the slot's address and its referent (the owner need not load the slot). */
-const HANDOFF_PAIRS = HANDOFF_CAPACITY >> 1;
 
 /** The heap's typed arrays a closure works on (the same buffers on every thread). */
 export interface EvacuationHeapViews {
@@ -124,6 +122,8 @@ export class EvacuationClosure {
   private readonly pool: Int32Array;
   private readonly queue: Int32Array;
   private readonly handoff: Int32Array;
+  /** Ints in each thread's ring (a power of two: the buffer holds one ring per thread). */
+  private readonly ringInts: number;
   private readonly youngSource: Uint8Array;
   private readonly candidate: Uint8Array;
   private readonly tracked: Uint8Array;
@@ -199,6 +199,7 @@ export class EvacuationClosure {
     this.pool = shared.pool;
     this.queue = shared.queue;
     this.handoff = shared.handoff;
+    this.ringInts = shared.handoff.length / MAX_GC_THREADS;
     this.youngSource = shared.youngSource;
     this.candidate = shared.humongousCandidate;
     this.tracked = shared.tracked;
@@ -496,14 +497,15 @@ export class EvacuationClosure {
     const headIndex = HANDOFF_HEAD + 2 * this.me;
     const tailIndex = HANDOFF_TAIL + 2 * this.me;
     const tail = control[tailIndex]; // written by this thread alone
-    const free = HANDOFF_PAIRS - (tail - Atomics.load(control, headIndex));
+    const free = (this.ringInts >> 1) - (tail - Atomics.load(control, headIndex));
     const m = n < free ? n : free;
     if (m === 0) return;
     const ring = this.handoff;
-    const base = this.me * HANDOFF_CAPACITY;
+    const base = this.me * this.ringInts;
+    const mask = this.ringInts - 1;
     const outbox = this.outbox;
     for (let i = 0; i < m; i++) {
-      const at = base + (((tail + i) << 1) & HANDOFF_MASK);
+      const at = base + (((tail + i) << 1) & mask);
       ring[at] = outbox[2 * i];
       ring[at + 1] = outbox[2 * i + 1];
     }
@@ -521,11 +523,12 @@ export class EvacuationClosure {
     const tail = Atomics.load(control, HANDOFF_TAIL + 2 * other);
     if (head === tail) return false;
     const ring = this.handoff;
-    const base = other * HANDOFF_CAPACITY;
+    const base = other * this.ringInts;
+    const mask = this.ringInts - 1;
     const pending = this.pending;
     const pendingObj = this.pendingObj;
     for (let i = head; i !== tail; i++) {
-      const at = base + ((i << 1) & HANDOFF_MASK);
+      const at = base + ((i << 1) & mask);
       pending[this.pendingCount] = ring[at];
       pendingObj[this.pendingCount++] = ring[at + 1];
       if (this.pendingCount === PENDING_SLOTS) this.flushPending();
@@ -837,7 +840,8 @@ export class EvacuationClosure {
       ageWords: this.ageWords.slice(),
       claimed: this.claimed.subarray(0, this.claimedCount),
       pairs: this.pairs.subarray(0, this.pairCount),
-    };
+      stackLen: this.stack.length,
+    } as ThreadResult;
   }
 }
 

@@ -21,8 +21,8 @@
  *   cardVisited Uint8Array(cards of the heap)   1 = remembered, 2 = dirty (also refine), 0 = done
  *   pool       Int32Array(regions)              free regions taken for this pause's copies
  *   queue      Int32Array(QUEUE_CAPACITY)       shared objects-to-scan (work sharing), under Q_LOCK
- *   handoff    Int32Array(2 × HANDOFF_CAPACITY) thread t's ring of slots for the other thread at
- *                                               t × HANDOFF_CAPACITY: entries [HEAD t, TAIL t) mod capacity
+ *   handoff    Int32Array(2 × ring ints)        thread t's ring of (slot, referent) pairs for the other
+ *                                               thread at t × ring ints: pairs [HEAD t, TAIL t) mod capacity
  *   youngSource, humongousCandidate, tracked    Uint8Array(regions): per-region flags of the pause
  *   error      SharedArrayBuffer(ERROR_BYTES)   the worker's last error message
  */
@@ -69,8 +69,8 @@ export const CARD_CHUNK = 16;
 export const QUEUE_CAPACITY = 1 << 16;
 /** Threads of a parallel pause (the mutator thread and one worker). */
 export const MAX_GC_THREADS = 2;
-/** Capacity of each thread's hand-off ring (entries are slot addresses); a power of two. */
-export const HANDOFF_CAPACITY = 1 << 16;
+/** Ints in each thread's hand-off ring, by default; a power of two. */
+export const HANDOFF_RING_INTS = 1 << 16;
 export const ERROR_BYTES = 4096;
 
 export interface EvacuationBuffers {
@@ -99,14 +99,15 @@ export interface EvacuationShared {
   tracked: Uint8Array;
 }
 
-export function newEvacuationBuffers(cardCount: number, regionCount: number): EvacuationBuffers {
+/** The buffers of a heap's parallel pauses (`ringInts`: a power of two; small in the JIT warm-up, so its rings fill). */
+export function newEvacuationBuffers(cardCount: number, regionCount: number, ringInts = HANDOFF_RING_INTS): EvacuationBuffers {
   return {
     control: new SharedArrayBuffer(CONTROL_INTS * 4),
     cardList: new SharedArrayBuffer(cardCount * 4),
     cardVisited: new SharedArrayBuffer(cardCount),
     pool: new SharedArrayBuffer(regionCount * 4),
     queue: new SharedArrayBuffer(QUEUE_CAPACITY * 4),
-    handoff: new SharedArrayBuffer(MAX_GC_THREADS * HANDOFF_CAPACITY * 4),
+    handoff: new SharedArrayBuffer(MAX_GC_THREADS * ringInts * 4),
     youngSource: new SharedArrayBuffer(regionCount),
     humongousCandidate: new SharedArrayBuffer(regionCount),
     tracked: new SharedArrayBuffer(regionCount),

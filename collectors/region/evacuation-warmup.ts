@@ -16,11 +16,11 @@
  *     regions 5-9  (free)  the pool the copies go to (survivors until 2 are used, then old;
  *                          every other pair of rounds tenures everything, as adaptive tenuring does;
  *                          every eighth round has a pool of one region: evacuation failure)
- *     regions 10-11 (humongous) a reference array; its first 1024 slots in each region -> eden
- *                          (their cards scanned); every 32nd eden slot -> it
+ *     regions 10-11 (humongous) a reference array; its first 1024 slots in each region -> eden,
+ *                          region 0 or itself (their cards scanned); every 32nd eden slot -> it
  *   64 root slots -> eden objects. Odd rounds take the parallel path, alone: the other thread's
  *   slots are handed over to itself (loopback), and a phantom second thread counts as idle, so
- *   the stack is shared to the queue and taken back; no thread ever waits.
+ *   the stack is shared to the queue and taken back, and tiny rings fill; no thread ever waits.
  *
  * V8 deoptimizes optimized code that reaches a branch it never ran (no type
  * feedback), and a deoptimized copying loop runs in a lower tier until it is
@@ -45,6 +45,8 @@ const REGIONS = HUMONGOUS_REGION + 2;
 const HUMONGOUS_SLOTS_USED = 1024;
 const ROOTS = 64;
 const ROUNDS = 24;
+/** Hand-off rings this small fill up: the full-ring branches run too. */
+const WARM_RING_INTS = 256;
 
 interface WarmTypes { node: number; leaf: number; refs: number; doubles: number; sizeOf: (kind: number) => number }
 
@@ -86,7 +88,7 @@ export function warmUpEvacuation(): number {
   const align = (w: number) => (w + 1) & ~1;
   const sizes = [types.sizeWords[node], types.sizeWords[leaf], align(HEADER_WORDS + 8), align(HEADER_WORDS + 24), align(HEADER_WORDS + 12)];
   const t: WarmTypes = { node, leaf, refs, doubles, sizeOf: (k) => sizes[k] };
-  const shared = evacuationViews(newEvacuationBuffers(heapWords >> LOG_CARD_WORDS, REGIONS));
+  const shared = evacuationViews(newEvacuationBuffers(heapWords >> LOG_CARD_WORDS, REGIONS, WARM_RING_INTS));
   const closure = new EvacuationClosure({
     words, typeKind: types.kind, typeRefs: types.refs, typeSize: types.sizeWords, elementWords: types.elementWords,
     regionKind: regions.kind, regionTop: regions.top, liveWords: regions.liveWords, inCset: regions.inCset,
@@ -128,8 +130,10 @@ export function warmUpEvacuation(): number {
     words.fill(0, humongous + HEADER_WORDS, humongous + HEADER_WORDS + humongousLength);
     let next = 0;
     for (let i = 0; i < HUMONGOUS_SLOTS_USED; i++) {
-      words[humongous + HEADER_WORDS + i] = edenObjects[next++ % edenObjects.length];
-      words[humongous + (1 << LOG_REGION_WORDS) + i] = edenObjects[next++ % edenObjects.length];
+      // mostly eden; also the old region (tracked: recorded) and the array itself (not recorded)
+      const target = i % 8 === 0 ? RESERVED_WORDS : i % 8 === 1 ? humongous : -1;
+      words[humongous + HEADER_WORDS + i] = target >= 0 ? target : edenObjects[next++ % edenObjects.length];
+      words[humongous + (1 << LOG_REGION_WORDS) + i] = target >= 0 ? target : edenObjects[next++ % edenObjects.length];
     }
     for (let i = 0; i < edenObjects.length; i += 32) {
       const [first, end] = slotsOf(edenObjects[i], i);
@@ -165,6 +169,7 @@ export function warmUpEvacuation(): number {
     shared.youngSource.fill(1, 1, 1 + EDEN_REGIONS);
     shared.tracked.fill(0);
     shared.tracked[HUMONGOUS_REGION] = 1;
+    shared.tracked[0] = 1;
     shared.humongousCandidate.fill(0);
     shared.humongousCandidate[HUMONGOUS_REGION] = 1;
     const oldCards = Math.ceil(old / (1 << LOG_CARD_WORDS));
