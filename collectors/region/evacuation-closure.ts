@@ -59,7 +59,8 @@ import * as sideMetadata from '../../vm-core/side-metadata.js';
 import * as typeRegistry from '../../vm-core/type-registry.js';
 import {
   ABORT, CARD_CHUNK, CARD_COUNT, CARD_NEXT, type EvacuationShared, HANDOFF_HEAD, HANDOFF_TAIL, IDLE, NAP, POOL_COUNT,
-  MAX_GC_THREADS, POOL_NEXT, Q_LOCK, Q_SIZE, QUEUE_CAPACITY, SURVIVOR_CLAIMED, SURVIVOR_MAX, TENURING, THREADS, type ThreadResult, WAKES,
+  MAX_GC_THREADS, POOL_NEXT, Q_LOCK, Q_SIZE, QUEUE_CAPACITY, SURVIVOR_CLAIMED, SURVIVOR_MAX, TARGET_CANDIDATE, TARGET_IN_CSET, TARGET_TRACKED,
+  TENURING, THREADS, type ThreadResult, WAKES,
 } from './evacuation-shared.js';
 
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
@@ -127,6 +128,7 @@ export class EvacuationClosure {
   private readonly youngSource: Uint8Array;
   private readonly candidate: Uint8Array;
   private readonly tracked: Uint8Array;
+  private readonly slotTarget: Uint8Array;
 
   /** This pause uses more than one thread (hand-offs, work sharing). */
   private parallel = false;
@@ -203,6 +205,7 @@ export class EvacuationClosure {
     this.youngSource = shared.youngSource;
     this.candidate = shared.humongousCandidate;
     this.tracked = shared.tracked;
+    this.slotTarget = shared.slotTarget;
     this.humongousStart = heap.humongousStart;
   }
 
@@ -240,19 +243,19 @@ export class EvacuationClosure {
 
   /** Evacuates the root slots that point into the collection set; returns how many were updated. */
   evacuateRoots(roots: Int32Array, n: number): number {
-    const inCset = this.inCset;
-    const candidate = this.candidate;
+    const target = this.slotTarget;
     const log = this.logRegionWords;
     let updated = 0;
     for (let i = 0; i < n; i++) {
       const v = roots[i];
       if (v === 0) continue;
       const r = v >> log;
-      if (inCset[r] !== 0) {
+      const f = target[r];
+      if ((f & TARGET_IN_CSET) !== 0) {
         roots[i] = this.evacuate(v);
         updated++;
-      } else if (candidate[r] !== 0) {
-        candidate[r] = 0;
+      } else if ((f & TARGET_CANDIDATE) !== 0) {
+        this.clearCandidate(r);
       }
     }
     return updated;
@@ -297,8 +300,7 @@ export class EvacuationClosure {
     const typeRefs = this.typeRefs;
     const typeSize = this.typeSize;
     const elementWords = this.elementWords;
-    const tracked = this.tracked;
-    const candidate = this.candidate;
+    const slotTarget = this.slotTarget;
     const pending = this.pending;
     const pendingObj = this.pendingObj;
     const me = this.me;
@@ -309,6 +311,13 @@ export class EvacuationClosure {
       if (!this.parallel) control[CARD_NEXT] = start + CARD_CHUNK;
       if (start >= count) break;
       const stop = start + CARD_CHUNK < count ? start + CARD_CHUNK : count;
+      // the chunk's cards' first lines and block offsets, loaded together (their misses overlap)
+      let t = 0;
+      for (let i = start; i < stop; i++) {
+        const c = cardList[i];
+        t |= words[c << LOG_CARD_WORDS] | bot[c];
+      }
+      this.touched ^= t;
       for (let i = start; i < stop; i++) {
         const card = cardList[i];
         const refines = visited[card] === 2;
@@ -351,7 +360,9 @@ export class EvacuationClosure {
               const v = words[slot];
               if (v === 0) continue;
               const r = v >> log;
-              if (inCset[r] !== 0) {
+              const f = slotTarget[r];
+              if (f === 0) continue; // the common case: a region that asks for nothing
+              if ((f & TARGET_IN_CSET) !== 0) {
                 if ((r & ownerMask) !== me) this.handOff(slot, v);
                 else {
                   pendingObj[this.pendingCount] = v;
@@ -359,8 +370,8 @@ export class EvacuationClosure {
                   if (this.pendingCount === PENDING_SLOTS) this.flushPendingTimed();
                 }
               } else if (r !== region) {
-                if (candidate[r] !== 0) candidate[r] = 0;
-                if (refines && tracked[r] !== 0) this.addPair(r, card);
+                if ((f & TARGET_CANDIDATE) !== 0) this.clearCandidate(r);
+                if (refines && (f & TARGET_TRACKED) !== 0) this.addPair(r, card);
               }
             }
           }
@@ -403,7 +414,8 @@ export class EvacuationClosure {
       const v = words[slot];
       if (v === 0) continue;
       const r = v >> log;
-      if (this.inCset[r] !== 0) {
+      const f = this.slotTarget[r];
+      if ((f & TARGET_IN_CSET) !== 0) {
         if ((r & this.ownerMask) !== this.me) this.handOff(slot, v);
         else {
           this.pendingObj[this.pendingCount] = v;
@@ -411,8 +423,8 @@ export class EvacuationClosure {
           if (this.pendingCount === PENDING_SLOTS) this.flushPendingTimed();
         }
       } else if (r !== startRegion) {
-        if (this.candidate[r] !== 0) this.candidate[r] = 0;
-        if (refines && this.tracked[r] !== 0) this.addPair(r, card);
+        if ((f & TARGET_CANDIDATE) !== 0) this.clearCandidate(r);
+        if (refines && (f & TARGET_TRACKED) !== 0) this.addPair(r, card);
       }
     }
   }
@@ -424,12 +436,10 @@ export class EvacuationClosure {
     const words = this.words;
     const typeKind = this.typeKind;
     const typeRefs = this.typeRefs;
-    const inCset = this.inCset;
     const evacFailed = this.evacFailed;
     const youngSource = this.youngSource;
     const log = this.logRegionWords;
-    const tracked = this.tracked;
-    const candidate = this.candidate;
+    const slotTarget = this.slotTarget;
     const pending = this.pending;
     const pendingObj = this.pendingObj;
     const me = this.me;
@@ -454,7 +464,9 @@ export class EvacuationClosure {
           const v = words[s];
           if (v === 0) continue;
           const r = v >> log;
-          if (inCset[r] !== 0) {
+          const f = slotTarget[r];
+          if (f === 0) continue;
+          if ((f & TARGET_IN_CSET) !== 0) {
             if ((r & ownerMask) !== me) {
               this.handOff(s, v);
             } else {
@@ -464,8 +476,8 @@ export class EvacuationClosure {
             }
             continue;
           }
-          if (candidate[r] !== 0) candidate[r] = 0;
-          if (recordsRemset && r !== source && tracked[r] !== 0) this.addPair(r, s >> LOG_CARD_WORDS);
+          if ((f & TARGET_CANDIDATE) !== 0) this.clearCandidate(r);
+          if (recordsRemset && r !== source && (f & TARGET_TRACKED) !== 0) this.addPair(r, s >> LOG_CARD_WORDS);
         }
       }
       if (this.pendingCount !== 0) {
@@ -763,7 +775,10 @@ export class EvacuationClosure {
     this.regionTop[r] = bottom;
     this.liveWords[r] = 0;
     this.youngSource[r] = survivor ? 1 : 0;
-    if (survivor) this.tracked[r] = 1;
+    if (survivor) {
+      this.tracked[r] = 1;
+      this.slotTarget[r] |= TARGET_TRACKED;
+    }
     const cardsLog = this.logRegionWords - LOG_CARD_WORDS;
     this.cards.fill(survivor ? CARD_YOUNG : CARD_CLEAN, r << cardsLog, (r + 1) << cardsLog);
     if (this.claimedCount + 2 > this.claimed.length) this.claimed = grow(this.claimed);
@@ -806,6 +821,12 @@ export class EvacuationClosure {
     this.retire(this.survivorRegion, this.survivorTop);
     this.retire(this.oldRegion, this.oldTop);
     this.survivorRegion = this.oldRegion = -1;
+  }
+
+  /** A reference to humongous region r was found: it is no eager-reclaim candidate (any thread may clear it). */
+  private clearCandidate(r: number): void {
+    this.candidate[r] = 0;
+    this.slotTarget[r] &= ~TARGET_CANDIDATE;
   }
 
   private addPair(target: number, card: number): void {

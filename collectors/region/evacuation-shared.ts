@@ -24,6 +24,8 @@
  *   handoff    Int32Array(2 × ring ints)        thread t's ring of (slot, referent) pairs for the other
  *                                               thread at t × ring ints: pairs [HEAD t, TAIL t) mod capacity
  *   youngSource, humongousCandidate, tracked    Uint8Array(regions): per-region flags of the pause
+ *   slotTarget Uint8Array(regions)              what a slot pointing into region r asks for, in one load:
+ *                                               TARGET_IN_CSET | TARGET_CANDIDATE | TARGET_TRACKED
  *   error      SharedArrayBuffer(ERROR_BYTES)   the worker's last error message
  */
 
@@ -63,6 +65,24 @@ export const STATE_STARTING = 0;
 export const STATE_READY = 1;
 export const STATE_FAILED = 2;
 
+/** slotTarget bits: the region is in the collection set / a humongous eager-reclaim candidate / tracked. */
+export const TARGET_IN_CSET = 1;
+export const TARGET_CANDIDATE = 2;
+export const TARGET_TRACKED = 4;
+
+/**
+ * Fills slotTarget from the collection set, the candidates and the tracked
+ * regions (at the start of a pause, before any GC thread runs). During the
+ * pause a thread sets TRACKED for a survivor region it starts and clears
+ * CANDIDATE when it finds a reference to one.
+ */
+export function computeSlotTargets(shared: EvacuationShared, inCset: Uint8Array, regionCount: number): void {
+  const { slotTarget, humongousCandidate, tracked } = shared;
+  for (let r = 0; r < regionCount; r++) {
+    slotTarget[r] = (inCset[r] !== 0 ? TARGET_IN_CSET : 0) | (humongousCandidate[r] !== 0 ? TARGET_CANDIDATE : 0) | (tracked[r] !== 0 ? TARGET_TRACKED : 0);
+  }
+}
+
 /** Cards a thread claims at once. */
 export const CARD_CHUNK = 16;
 /** Capacity of the shared scan queue (entries are object addresses). */
@@ -83,6 +103,7 @@ export interface EvacuationBuffers {
   youngSource: SharedArrayBuffer;
   humongousCandidate: SharedArrayBuffer;
   tracked: SharedArrayBuffer;
+  slotTarget: SharedArrayBuffer;
   error: SharedArrayBuffer;
 }
 
@@ -97,6 +118,7 @@ export interface EvacuationShared {
   youngSource: Uint8Array;
   humongousCandidate: Uint8Array;
   tracked: Uint8Array;
+  slotTarget: Uint8Array;
 }
 
 /** The buffers of a heap's parallel pauses (`ringInts`: a power of two; small in the JIT warm-up, so its rings fill). */
@@ -111,6 +133,7 @@ export function newEvacuationBuffers(cardCount: number, regionCount: number, rin
     youngSource: new SharedArrayBuffer(regionCount),
     humongousCandidate: new SharedArrayBuffer(regionCount),
     tracked: new SharedArrayBuffer(regionCount),
+    slotTarget: new SharedArrayBuffer(regionCount),
     error: new SharedArrayBuffer(ERROR_BYTES),
   };
 }
@@ -127,6 +150,7 @@ export function evacuationViews(b: EvacuationBuffers): EvacuationShared {
     youngSource: new Uint8Array(b.youngSource),
     humongousCandidate: new Uint8Array(b.humongousCandidate),
     tracked: new Uint8Array(b.tracked),
+    slotTarget: new Uint8Array(b.slotTarget),
   };
 }
 

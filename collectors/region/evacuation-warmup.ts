@@ -34,7 +34,7 @@ import { SideMetadata } from '../../vm-core/side-metadata.js';
 import { TypeRegistry } from '../../vm-core/type-registry.js';
 import { EvacuationClosure } from './evacuation-closure.js';
 import {
-  CARD_COUNT, CARD_NEXT, evacuationViews, IDLE, newEvacuationBuffers, POOL_COUNT, SURVIVOR_MAX, TENURING, THREADS,
+  CARD_COUNT, CARD_NEXT, computeSlotTargets, evacuationViews, IDLE, newEvacuationBuffers, POOL_COUNT, SURVIVOR_MAX, TENURING, THREADS,
 } from './evacuation-shared.js';
 
 const LOG_REGION_WORDS = 14; // 64 KiB regions
@@ -172,6 +172,7 @@ export function warmUpEvacuation(): number {
     shared.tracked[0] = 1;
     shared.humongousCandidate.fill(0);
     shared.humongousCandidate[HUMONGOUS_REGION] = 1;
+    computeSlotTargets(shared, regions.inCset, REGIONS);
     const oldCards = Math.ceil(old / (1 << LOG_CARD_WORDS));
     const humongousCards = (HEADER_WORDS + HUMONGOUS_SLOTS_USED) >> LOG_CARD_WORDS;
     const firstHumongousCard = humongous >> LOG_CARD_WORDS;

@@ -37,7 +37,8 @@ import * as sideMetadata from '../../vm-core/side-metadata.js';
 import type { DirtyCardQueue } from './dirty-card-queue.js';
 import { EvacuationClosure, type EvacuationHeapViews } from './evacuation-closure.js';
 import {
-  CARD_COUNT, CARD_NEXT, evacuationViews, type EvacuationShared, newEvacuationBuffers, POOL_COUNT, POOL_NEXT, SURVIVOR_MAX, TENURING, THREADS,
+  CARD_COUNT, CARD_NEXT, computeSlotTargets, evacuationViews, type EvacuationShared, newEvacuationBuffers, POOL_COUNT, POOL_NEXT, SURVIVOR_MAX,
+  TENURING, THREADS,
   type ThreadResult,
 } from './evacuation-shared.js';
 import { EvacuationWorker } from './evacuation-threads.js';
@@ -178,6 +179,7 @@ export class RemsetEvacuation {
       if (regions.inCset[r] !== 0) csetWords += regions.top[r] - regions.bottom(r);
     }
     tracked.set(this.remsets.tracked);
+    computeSlotTargets(this.shared, regions.inCset, heap.regionCount);
     let poolCount = 0;
     for (let r = heap.free.take(); r >= 0; r = heap.free.take()) pool[poolCount++] = r;
     control.fill(0);
