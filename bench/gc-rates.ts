@@ -37,13 +37,13 @@
  * the collector's loops are specialised by V8 for this one heap and type set.
  */
 import os from 'node:os';
-import { Bench } from 'tinybench';
 import { evac } from '../collectors/region/region-collector.js';
-import type { GcEventListener, PauseEventName } from '../vm-core/events.js';
 import { LOG_WORD_BYTES } from '../vm-core/layout.js';
 import type { Mutator } from '../vm-core/mutator.js';
 import { Vm } from '../vm-core/vm.js';
-import { argNumber, emit, floor, median, MIB, opResult, progress, round } from './common.js';
+import { argNumber, emit, floor, median, MIB, progress, round } from './common.js';
+import { measureMemcpy } from './memcpy.js';
+import { type PauseRecord, PauseRecorder } from '../reports/recorder.js';
 
 const HEAP_BYTES = 256 * MIB;
 const ENTRIES = argNumber('entries', 200_000);
@@ -51,59 +51,10 @@ const ROUNDS = argNumber('rounds', 6);
 const TABLE_SIZE = 1 << 18;
 const ITEMS = 8;
 
-// ---- pause recording ------------------------------------------------------------------
-
-interface PauseRecord {
-  cause: string;
-  kind: string;
-  startMs: number;
-  durationMs: number;
-  phases: Record<string, number>;
-  counters: Record<string, number>;
-  usedWordsAfter: number;
-}
-
-class PauseRecorder implements GcEventListener {
-  readonly pauses: PauseRecord[] = [];
-  private current: PauseRecord | null = null;
-  private last = 0;
-
-  pauseEvent(name: PauseEventName, timeMs: number, detail: { cause?: string; kind?: string; usedWords?: number }): void {
-    if (name === 'requested') {
-      this.current = { cause: detail.cause ?? '', kind: '', startMs: timeMs, durationMs: 0, phases: {}, counters: {}, usedWordsAfter: 0 };
-      this.last = timeMs;
-    } else if (this.current) {
-      if (name === 'prepare') this.current.kind = detail.kind ?? '';
-      if (name === 'mutators-resumed') {
-        this.current.durationMs = timeMs - this.current.startMs;
-        this.current.usedWordsAfter = detail.usedWords ?? 0;
-        this.pauses.push(this.current);
-        this.current = null;
-      }
-    }
-  }
-
-  phaseEnd(name: string, timeMs: number): void {
-    if (!this.current) return;
-    this.current.phases[name] = (this.current.phases[name] ?? 0) + (timeMs - this.last);
-    this.last = timeMs;
-  }
-
-  count(name: string, value: number): void {
-    if (this.current) this.current.counters[name] = (this.current.counters[name] ?? 0) + value;
-  }
-
-  reclassify(kind: string): void {
-    if (this.current) this.current.kind = kind;
-  }
-
-  concurrent(): void {}
-}
-
 // ---- the lru-cache-shaped heap ---------------------------------------------------------
 
 const vm = new Vm({ heapBytes: HEAP_BYTES, collector: evac, collectorOptions: { budgetPercent: 100 }, countBarriers: false });
-const recorder = new PauseRecorder();
+const recorder = new PauseRecorder(() => vm.heap.usedWords());
 vm.events.subscribe(recorder);
 const types = vm.types;
 const T = {
@@ -235,7 +186,7 @@ for (let r = 0; r <= ROUNDS; r++) {
   const markMs = (p['mark-roots'] ?? 0) + (p.mark ?? 0);
   const copyMs = p.copy ?? 0;
   const fixMs = p['fix-references'] ?? 0;
-  const walkedBytes = pause.usedWordsAfter << LOG_WORD_BYTES;
+  const walkedBytes = pause.usedBytesAfter;
   const res: RoundResult = {
     round: r,
     builtMB: round(builtMB, 1),
@@ -259,37 +210,7 @@ for (let r = 0; r <= ROUNDS; r++) {
 
 // ---- memcpy bandwidth in the same process -----------------------------------------------
 
-const COPY_BYTES = 128 * MIB;
-const shared = new Int32Array(new SharedArrayBuffer(2 * COPY_BYTES));
-const plain = new Int32Array(new ArrayBuffer(2 * COPY_BYTES));
-const HALF = COPY_BYTES >> 2;
-for (let i = 0; i < shared.length; i += 1024) { shared[i] = i; plain[i] = i; }
-shared.fill(1); plain.fill(1); // fault every page in before timing
-const LOOP_WORDS = 8 * MIB >> 2;
-function wordLoopCopy(a: Int32Array, dst: number, src: number, n: number): number {
-  for (let i = 0; i < n; i++) a[dst + i] = a[src + i];
-  return a[dst + n - 1];
-}
-let sink = 0;
-let flip = false;
-const memBench = new Bench({ name: 'memcpy', time: 400, iterations: 8, warmupTime: 0, warmupIterations: 2 });
-memBench.add('copyWithin SAB', () => {
-  flip = !flip;
-  if (flip) shared.copyWithin(0, HALF, 2 * HALF); else shared.copyWithin(HALF, 0, HALF);
-});
-memBench.add('copyWithin AB', () => {
-  flip = !flip;
-  if (flip) plain.copyWithin(0, HALF, 2 * HALF); else plain.copyWithin(HALF, 0, HALF);
-});
-memBench.add('JS word loop SAB', () => { sink ^= wordLoopCopy(shared, 0, HALF, LOOP_WORDS); });
-memBench.runSync();
-const gbps = (task: string, bytes: number): number => {
-  const r = opResult(memBench.getTask(task), 1);
-  return round(bytes / 1e9 / (r.nsPerOp / 1e9), 2);
-};
-const copyWithinSharedGBs = gbps('copyWithin SAB', COPY_BYTES);
-const copyWithinPlainGBs = gbps('copyWithin AB', COPY_BYTES);
-const wordLoopGBs = gbps('JS word loop SAB', LOOP_WORDS * 4);
+const { copyWithinSharedGBs, copyWithinPlainGBs, wordLoopGBs, sink } = measureMemcpy();
 
 // ---- summary ------------------------------------------------------------------------------
 

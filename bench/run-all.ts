@@ -5,7 +5,7 @@
  *
  *   npm run bench                              (= build, then node dist/bench/run-all.js)
  *   node dist/bench/run-all.js [suite ...] [--strict] [--time ms]
- *     suite     mutator-ops and/or gc-rates (default: all)
+ *     suite     mutator-ops, gc-rates and/or young-rates (default: all)
  *     --strict  exit 1 when a floor fails (a child that crashes always exits 1)
  *     --time    tinybench time per mutator-ops task, ms (default 500)
  *
@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import type { Floor, OpResult } from './common.js';
 
 interface Run {
-  suite: 'mutator-ops' | 'gc-rates';
+  suite: 'mutator-ops' | 'gc-rates' | 'young-rates';
   label: string;
   args: string[];
 }
@@ -45,6 +45,8 @@ const RUNS: Run[] = [
   { suite: 'mutator-ops', label: 'g1', args: ['--variant', 'g1', ...timeArgs] },
   { suite: 'mutator-ops', label: 'card (counted)', args: ['--variant', 'card', '--counted', ...timeArgs] },
   { suite: 'gc-rates', label: 'evac', args: [] },
+  { suite: 'young-rates', label: 'gen, 1 GC thread', args: ['--threads', '1'] },
+  { suite: 'young-rates', label: 'gen, 2 GC threads', args: ['--threads', '2'] },
 ];
 
 const known = new Set(RUNS.map((r) => r.suite));
@@ -169,6 +171,42 @@ function reportMutatorOps(results: MutatorOpsResult[]): string {
   return lines.join('\n');
 }
 
+interface YoungRatesResult {
+  threads: number;
+  heapBytes: number;
+  regionBytes: number;
+  entries: number;
+  updates: number;
+  roundsTimed: number;
+  pauseMs: number;
+  objectsCopied: number;
+  cardsScanned: number;
+  nsPerObject: number;
+  nsPerCard: number;
+  copyMBPerSec: number;
+  memcpy: { copyWithinSharedGBPerSec: number };
+  ratios: { copyRateOverCopyWithin: number };
+}
+
+function reportYoungRates(results: YoungRatesResult[]): string {
+  if (results.length === 0) return '';
+  const y = results[0];
+  const serial = results.find((r) => r.threads === 1);
+  const parallel = results.find((r) => r.threads === 2);
+  const lines = [
+    `Young pauses: gen on a ${y.heapBytes / (1 << 20)} MiB heap (${y.regionBytes / 1024} KiB regions), ${y.entries} lru-cache-shaped old entries,`,
+    `${y.updates} old-to-young stores a round; medians over ${y.roundsTimed} timed pauses; one process per row; ns per object and per card`,
+    `are GC-thread time (copying, card scanning) over the work`,
+    '',
+    table(['GC threads', 'pause ms', 'objects', 'cards', 'ns/object', 'ns/card', 'copy MB/s', 'copyWithin GB/s', 'copy / copyWithin'], results.map((r) => [
+      String(r.threads), f(r.pauseMs, 1), r.objectsCopied, r.cardsScanned, f(r.nsPerObject, 0), f(r.nsPerCard, 0), f(r.copyMBPerSec, 0),
+      f(r.memcpy.copyWithinSharedGBPerSec), f(r.ratios.copyRateOverCopyWithin, 4),
+    ])),
+  ];
+  if (serial && parallel) lines.push('', `parallel speedup (1-thread pause / 2-thread pause, same bench run): ${f(serial.pauseMs / parallel.pauseMs)}x`);
+  return lines.join('\n');
+}
+
 function reportGcRates(g: GcRatesResult | undefined): string {
   if (!g) return '';
   const bw = g.memcpy.copyWithinSharedGBPerSec;
@@ -206,6 +244,7 @@ for (const run of runs) {
 
 const mutatorOps = collected.filter((c) => c.run.suite === 'mutator-ops' && c.result).map((c) => c.result as unknown as MutatorOpsResult);
 const gcRates = collected.find((c) => c.run.suite === 'gc-rates' && c.result)?.result as unknown as GcRatesResult | undefined;
+const youngRates = collected.filter((c) => c.run.suite === 'young-rates' && c.result).map((c) => c.result as unknown as YoungRatesResult);
 const floors = collected.flatMap((c) => ((c.result?.floors as Floor[] | undefined) ?? []).map((fl) => ({ ...fl, run: `${c.run.suite} ${c.run.label}` })));
 const failures = collected.filter((c) => c.error);
 const load = os.loadavg()[0];
@@ -218,6 +257,8 @@ const mo = reportMutatorOps(mutatorOps);
 if (mo) out.push(mo, '');
 const gr = reportGcRates(gcRates);
 if (gr) out.push(gr, '');
+const yr = reportYoungRates(youngRates);
+if (yr) out.push(yr, '');
 if (floors.length) {
   out.push('Floors:');
   for (const fl of floors) {

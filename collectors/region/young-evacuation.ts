@@ -147,12 +147,10 @@ export class RemsetEvacuation {
     this.closure = new EvacuationClosure(heapViewsOf(heap), this.shared);
     // spawn the worker now (~40 ms, while the mutator runs) so the first pause can use it, and
     // (once per process, for heaps worth it) optimize this thread's copying loops before the first pause
-    if (threading.gcThreads > 1) {
-      EvacuationWorker.get();
-      if (!mainThreadWarm && heap.heapBytes >= WARM_UP_MIN_HEAP_BYTES) {
-        mainThreadWarm = true;
-        warmUpEvacuation();
-      }
+    if (threading.gcThreads > 1) EvacuationWorker.get();
+    if (!mainThreadWarm && heap.heapBytes >= WARM_UP_MIN_HEAP_BYTES) {
+      mainThreadWarm = true;
+      warmUpEvacuation();
     }
   }
 
