@@ -145,14 +145,8 @@ export class CardScanner implements CardSlotVisitor {
   /** Per region: non-zero = do not scan its cards (default: the region table's inCset). */
   skip: Uint8Array;
 
-  // visitSlot's inputs as direct fields: one load each per slot, not a chain through heap and remsets
-  private readonly logRegionWords: number;
-  private readonly tracked: Uint8Array;
-
   constructor(private readonly heap: Heap, private readonly remsets: RememberedSets) {
     this.skip = heap.regions.inCset;
-    this.logRegionWords = heap.logRegionWords;
-    this.tracked = remsets.tracked;
   }
 
   resetCounters(): void {
@@ -184,7 +178,6 @@ export class CardScanner implements CardSlotVisitor {
 
   /** refine's cards, sorted. */
   private batch = new Int32Array(1024);
-
 
   /**
    * Refinement of one dirty card: clean it (YOUNG in an eden/survivor region),
@@ -218,8 +211,8 @@ export class CardScanner implements CardSlotVisitor {
 
   /** A non-null slot of the card being refined: record the card for a tracked target in another region. */
   visitSlot(_slot: number, ref: number): void {
-    const t = ref >> this.logRegionWords;
-    if (t !== this.refiningSource && this.tracked[t] === 1) {
+    const t = ref >> this.heap.logRegionWords;
+    if (t !== this.refiningSource && this.remsets.tracked[t] === 1) {
       this.referencesFound++;
       if (t !== this.lastTarget) {
         this.remsets.add(t, this.refiningCard);
