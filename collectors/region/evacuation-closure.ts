@@ -78,7 +78,7 @@ const SHARE_MIN = 32;
 const SHARE_CHECK_INTERVAL = 64;
 /** Entries taken from the shared queue at once. */
 const TAKE_MAX = 256;
-/** Slots gathered for the other thread before they are published on the hand-off ring. */
+/** Ints (two per slot: slot, referent) gathered for the other thread before they are published on the ring. */
 const HANDOFF_BATCH = 512;
 /** A ring entry is a pair: the slot's address and its referent (the owner need not load the slot). */
 
@@ -127,7 +127,6 @@ export class EvacuationClosure {
   private readonly ringInts: number;
   private readonly youngSource: Uint8Array;
   private readonly candidate: Uint8Array;
-  private readonly tracked: Uint8Array;
   private readonly slotTarget: Uint8Array;
 
   /** This pause uses more than one thread (hand-offs, work sharing). */
@@ -204,7 +203,6 @@ export class EvacuationClosure {
     this.ringInts = shared.handoff.length / MAX_GC_THREADS;
     this.youngSource = shared.youngSource;
     this.candidate = shared.humongousCandidate;
-    this.tracked = shared.tracked;
     this.slotTarget = shared.slotTarget;
     this.humongousStart = heap.humongousStart;
   }
@@ -673,7 +671,7 @@ export class EvacuationClosure {
     for (let i = 0; i < n; i++) t |= words[pendingObj[i]];
     this.touched ^= t;
     const log = this.logRegionWords;
-    const tracked = this.tracked;
+    const slotTarget = this.slotTarget;
     const youngSource = this.youngSource;
     const evacFailed = this.evacFailed;
     for (let i = 0; i < n; i++) {
@@ -682,7 +680,7 @@ export class EvacuationClosure {
       words[slot] = moved;
       const target = moved >> log;
       const source = slot >> log;
-      if (target !== source && tracked[target] !== 0 && (youngSource[source] === 0 || evacFailed[source] !== 0)) {
+      if (target !== source && (slotTarget[target] & TARGET_TRACKED) !== 0 && (youngSource[source] === 0 || evacFailed[source] !== 0)) {
         this.addPair(target, slot >> LOG_CARD_WORDS);
       }
     }
@@ -775,10 +773,7 @@ export class EvacuationClosure {
     this.regionTop[r] = bottom;
     this.liveWords[r] = 0;
     this.youngSource[r] = survivor ? 1 : 0;
-    if (survivor) {
-      this.tracked[r] = 1;
-      this.slotTarget[r] |= TARGET_TRACKED;
-    }
+    if (survivor) this.slotTarget[r] |= TARGET_TRACKED;
     const cardsLog = this.logRegionWords - LOG_CARD_WORDS;
     this.cards.fill(survivor ? CARD_YOUNG : CARD_CLEAN, r << cardsLog, (r + 1) << cardsLog);
     if (this.claimedCount + 2 > this.claimed.length) this.claimed = grow(this.claimed);

@@ -23,7 +23,7 @@
  *   queue      Int32Array(QUEUE_CAPACITY)       shared objects-to-scan (work sharing), under Q_LOCK
  *   handoff    Int32Array(2 × ring ints)        thread t's ring of (slot, referent) pairs for the other
  *                                               thread at t × ring ints: pairs [HEAD t, TAIL t) mod capacity
- *   youngSource, humongousCandidate, tracked    Uint8Array(regions): per-region flags of the pause
+ *   youngSource, humongousCandidate             Uint8Array(regions): per-region flags of the pause
  *   slotTarget Uint8Array(regions)              what a slot pointing into region r asks for, in one load:
  *                                               TARGET_IN_CSET | TARGET_CANDIDATE | TARGET_TRACKED
  *   error      SharedArrayBuffer(ERROR_BYTES)   the worker's last error message
@@ -71,13 +71,14 @@ export const TARGET_CANDIDATE = 2;
 export const TARGET_TRACKED = 4;
 
 /**
- * Fills slotTarget from the collection set, the candidates and the tracked
- * regions (at the start of a pause, before any GC thread runs). During the
- * pause a thread sets TRACKED for a survivor region it starts and clears
- * CANDIDATE when it finds a reference to one.
+ * Fills slotTarget from the collection set, the candidates and the regions
+ * whose remembered sets are kept (`tracked`, the remembered sets' flags), at
+ * the start of a pause, before any GC thread runs. During the pause a thread
+ * sets TRACKED for a survivor region it starts and clears CANDIDATE when it
+ * finds a reference to one.
  */
-export function computeSlotTargets(shared: EvacuationShared, inCset: Uint8Array, regionCount: number): void {
-  const { slotTarget, humongousCandidate, tracked } = shared;
+export function computeSlotTargets(shared: EvacuationShared, inCset: Uint8Array, tracked: Uint8Array, regionCount: number): void {
+  const { slotTarget, humongousCandidate } = shared;
   for (let r = 0; r < regionCount; r++) {
     slotTarget[r] = (inCset[r] !== 0 ? TARGET_IN_CSET : 0) | (humongousCandidate[r] !== 0 ? TARGET_CANDIDATE : 0) | (tracked[r] !== 0 ? TARGET_TRACKED : 0);
   }
@@ -102,7 +103,6 @@ export interface EvacuationBuffers {
   handoff: SharedArrayBuffer;
   youngSource: SharedArrayBuffer;
   humongousCandidate: SharedArrayBuffer;
-  tracked: SharedArrayBuffer;
   slotTarget: SharedArrayBuffer;
   error: SharedArrayBuffer;
 }
@@ -117,7 +117,6 @@ export interface EvacuationShared {
   handoff: Int32Array;
   youngSource: Uint8Array;
   humongousCandidate: Uint8Array;
-  tracked: Uint8Array;
   slotTarget: Uint8Array;
 }
 
@@ -132,7 +131,6 @@ export function newEvacuationBuffers(cardCount: number, regionCount: number, rin
     handoff: new SharedArrayBuffer(MAX_GC_THREADS * ringInts * 4),
     youngSource: new SharedArrayBuffer(regionCount),
     humongousCandidate: new SharedArrayBuffer(regionCount),
-    tracked: new SharedArrayBuffer(regionCount),
     slotTarget: new SharedArrayBuffer(regionCount),
     error: new SharedArrayBuffer(ERROR_BYTES),
   };
@@ -149,7 +147,6 @@ export function evacuationViews(b: EvacuationBuffers): EvacuationShared {
     handoff: new Int32Array(b.handoff),
     youngSource: new Uint8Array(b.youngSource),
     humongousCandidate: new Uint8Array(b.humongousCandidate),
-    tracked: new Uint8Array(b.tracked),
     slotTarget: new Uint8Array(b.slotTarget),
   };
 }

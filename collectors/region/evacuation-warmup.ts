@@ -99,6 +99,7 @@ export function warmUpEvacuation(): number {
   const edenEnd = (1 + EDEN_REGIONS) << LOG_REGION_WORDS;
   const edenObjects: number[] = [];
   const roots = new Int32Array(new SharedArrayBuffer(ROOTS * 4));
+  const tracked = new Uint8Array(REGIONS);
   let copied = 0;
   for (let round = 0; round < ROUNDS; round++) {
     // eden: the mix, each ref slot pointing at an object 1..7 places further on (or null)
@@ -167,12 +168,12 @@ export function warmUpEvacuation(): number {
     }
     shared.youngSource.fill(0);
     shared.youngSource.fill(1, 1, 1 + EDEN_REGIONS);
-    shared.tracked.fill(0);
-    shared.tracked[HUMONGOUS_REGION] = 1;
-    shared.tracked[0] = 1;
+    tracked.fill(0);
+    tracked[HUMONGOUS_REGION] = 1;
+    tracked[0] = 1;
     shared.humongousCandidate.fill(0);
     shared.humongousCandidate[HUMONGOUS_REGION] = 1;
-    computeSlotTargets(shared, regions.inCset, REGIONS);
+    computeSlotTargets(shared, regions.inCset, tracked, REGIONS);
     const oldCards = Math.ceil(old / (1 << LOG_CARD_WORDS));
     const humongousCards = (HEADER_WORDS + HUMONGOUS_SLOTS_USED) >> LOG_CARD_WORDS;
     const firstHumongousCard = humongous >> LOG_CARD_WORDS;

@@ -168,7 +168,7 @@ export class RemsetEvacuation {
     this.failed.length = 0;
     const heap = this.heap;
     const regions = heap.regions;
-    const { control, youngSource, humongousCandidate, tracked, pool } = this.shared;
+    const { control, youngSource, humongousCandidate, pool } = this.shared;
     let csetWords = 0;
     for (let r = 0; r < heap.regionCount; r++) {
       const kind = regions.kind[r];
@@ -176,8 +176,7 @@ export class RemsetEvacuation {
       humongousCandidate[r] = kind === REGION_HUMONGOUS_START && this.remsets.isEmpty(r) ? 1 : 0;
       if (regions.inCset[r] !== 0) csetWords += regions.top[r] - regions.bottom(r);
     }
-    tracked.set(this.remsets.tracked);
-    computeSlotTargets(this.shared, regions.inCset, heap.regionCount);
+    computeSlotTargets(this.shared, regions.inCset, this.remsets.tracked, heap.regionCount);
     let poolCount = 0;
     for (let r = heap.free.take(); r >= 0; r = heap.free.take()) pool[poolCount++] = r;
     control.fill(0);
