@@ -97,11 +97,12 @@ function main(data: WorkerData): void {
         if (closure === null) throw new Error('evacuation worker: evacuate before attach');
         closure.begin(true, 1);
         closure.run();
-        // fresh copies of just the used entries, transferred (a view would clone its whole buffer)
+        // fresh copies of just the used entries (a view would clone its whole buffer), cloned, not
+        // transferred: transferring detaches the sender's buffer, and the first detach in an isolate
+        // invalidates V8's ArrayBufferDetaching protector, which deoptimizes every function that
+        // indexes a typed array and recompiles each with a detach check on every access
         const result = closure.result();
-        const pairs = result.pairs.slice();
-        const claimed = result.claimed.slice();
-        data.port.postMessage({ seq, result: { ...result, pairs, claimed } }, [pairs.buffer, claimed.buffer]);
+        data.port.postMessage({ seq, result: { ...result, pairs: result.pairs.slice(), claimed: result.claimed.slice() } });
       }
     } catch (e) {
       closure?.abort();
