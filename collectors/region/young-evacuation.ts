@@ -125,6 +125,13 @@ export const TARGET_SURVIVOR_RATIO = 50;
 const WARM_UP_MIN_HEAP_BYTES = 64 << 20;
 let mainThreadWarm = false;
 
+/**
+ * A card list is read off the visited bytes when it holds at least one card
+ * in this many four-card words (scanning 4 bytes costs about a sixteenth of
+ * placing one card by sorting); sparser lists are sorted.
+ */
+const DENSE_CARD_LIST_FACTOR = 16;
+
 /** How long a pause waits for an evacuation worker that is still starting (only the first pauses of a process). */
 const WORKER_START_WAIT_MS = 200;
 
@@ -134,6 +141,8 @@ export class RemsetEvacuation {
   private readonly failed: number[] = [];
   private parallel = false;
   private workerSeq = 0;
+  /** The visited bytes read four at a time (the last card count % 4 bytes are read one by one). */
+  private readonly visitedWords: Int32Array;
   work: EvacuationWork = RemsetEvacuation.emptyWork();
 
   constructor(
@@ -145,6 +154,7 @@ export class RemsetEvacuation {
   ) {
     this.shared = evacuationViews(newEvacuationBuffers(heap.heapWords >> LOG_CARD_WORDS, heap.regionCount));
     this.closure = new EvacuationClosure(heapViewsOf(heap), this.shared);
+    this.visitedWords = new Int32Array(this.shared.buffers.cardVisited, 0, this.shared.cardVisited.length >> 2);
     // spawn the worker now (~40 ms, while the mutator runs) so the first pause can use it, and
     // (once per process, for heaps worth it) optimize this thread's copying loops before the first pause
     if (threading.gcThreads > 1) EvacuationWorker.get();
@@ -257,7 +267,7 @@ export class RemsetEvacuation {
    */
   scanCards(count: number): void {
     const control = this.shared.control;
-    this.shared.cardList.subarray(0, count).sort();
+    this.listCardsInAddressOrder(count);
     control[CARD_COUNT] = count;
     control[CARD_NEXT] = 0;
     if (this.parallel) this.workerSeq = EvacuationWorker.get()?.start() ?? 0;
@@ -268,6 +278,35 @@ export class RemsetEvacuation {
       this.closure.abort(); // the worker stops waiting for this thread
       throw e;
     }
+  }
+
+  /**
+   * Puts the pause's cards in address order. A dense card list is read off
+   * the visited bytes (a counting sort over card indices: one pass over the
+   * bytes, four at a time, skipping unvisited words: about 0.2 ms for 512 MiB
+   * of heap); a sparse one is sorted (about n log n; 75,000 cards took 3.5 ms,
+   * all of it before the worker could start).
+   */
+  private listCardsInAddressOrder(count: number): void {
+    const { cardList, cardVisited } = this.shared;
+    const visitedWords = this.visitedWords;
+    if (count * DENSE_CARD_LIST_FACTOR < visitedWords.length) {
+      cardList.subarray(0, count).sort();
+      return;
+    }
+    let n = 0;
+    for (let w = 0; w < visitedWords.length; w++) {
+      if (visitedWords[w] === 0) continue;
+      const card = w << 2;
+      if (cardVisited[card] !== 0) cardList[n++] = card;
+      if (cardVisited[card + 1] !== 0) cardList[n++] = card + 1;
+      if (cardVisited[card + 2] !== 0) cardList[n++] = card + 2;
+      if (cardVisited[card + 3] !== 0) cardList[n++] = card + 3;
+    }
+    for (let card = visitedWords.length << 2; card < cardVisited.length; card++) {
+      if (cardVisited[card] !== 0) cardList[n++] = card;
+    }
+    if (n !== count) throw new Error(`evacuation: ${count} cards gathered but ${n} marked visited`);
   }
 
   /** Completes the closure (with the worker, until both are idle) and merges the threads' results. */
