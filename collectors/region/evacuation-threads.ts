@@ -11,8 +11,10 @@
  *   finish: wait DONE == seq  ◀───────────────────  DONE = seq, notify
  *           take the result from the port
  *
- * Spawning takes ~40 ms and happens while the mutator runs: until the worker
- * reports ready, pauses simply run on one thread (`available` is false). A
+ * Spawning takes ~40 ms and the worker's JIT warm-up ~150 ms more; it reports
+ * ready after both. Until then pauses simply run on one thread (`available`
+ * is false): no pause waits for it (a collector of a large heap waits at its
+ * creation instead, young-evacuation.ts). A
  * worker that fails makes every later pause serial, after the failed pause
  * has reported the error.
  */

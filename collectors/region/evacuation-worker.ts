@@ -13,7 +13,7 @@
  *   then DONE = seq, notify; otherwise Atomics.wait on SIGNAL with the value read
  *   first, so a command that lands in between wakes it at once.
  * An exception is written to the error buffer, STATE = FAILED, DONE = seq.
- * Right after reporting ready it warms its JIT up (evacuation-warmup.ts).
+ * It warms its JIT up (evacuation-warmup.ts) before it reports ready.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { HeapBuffers } from '../../vm-core/concurrent/shared-work-list.js';
@@ -66,14 +66,15 @@ function main(data: WorkerData): void {
   const control = new Int32Array(data.control);
   let closure: EvacuationClosure | null = null;
   let lastSeq = 0;
-  Atomics.store(control, STATE, STATE_READY);
-  Atomics.notify(control, STATE);
-  // optimize the copying loops before the first pause needs them (a command waits until this is done)
+  // optimize the copying loops before the first pause needs them, then report ready: a pause
+  // never waits for this thread's warm-up (until ready, pauses run on the mutator thread alone)
   try {
     warmUpEvacuation();
   } catch {
     // a failed warm-up only costs speed
   }
+  Atomics.store(control, STATE, STATE_READY);
+  Atomics.notify(control, STATE);
   for (;;) {
     const signal = Atomics.load(control, SIGNAL);
     const cmd = Atomics.load(control, CMD);

@@ -132,8 +132,8 @@ let mainThreadWarm = false;
  */
 const DENSE_CARD_LIST_FACTOR = 16;
 
-/** How long a pause waits for an evacuation worker that is still starting (only the first pauses of a process). */
-const WORKER_START_WAIT_MS = 200;
+/** How long a collector of a large heap waits at its creation for the evacuation worker to start and warm up (once per process). */
+const WORKER_START_WAIT_MS = 5_000;
 
 export class RemsetEvacuation {
   private readonly shared: EvacuationShared;
@@ -155,12 +155,18 @@ export class RemsetEvacuation {
     this.shared = evacuationViews(newEvacuationBuffers(heap.heapWords >> LOG_CARD_WORDS, heap.regionCount));
     this.closure = new EvacuationClosure(heapViewsOf(heap), this.shared);
     this.visitedWords = new Int32Array(this.shared.buffers.cardVisited, 0, this.shared.cardVisited.length >> 2);
-    // spawn the worker now (~40 ms, while the mutator runs) so the first pause can use it, and
-    // (once per process, for heaps worth it) optimize this thread's copying loops before the first pause
+    // spawn the worker now (~40 ms, then its JIT warm-up) so that the first pause can use it, and
+    // (once per process, for heaps worth it) optimize this thread's copying loops before the first
+    // pause while the worker warms up beside it. For such heaps the run then waits for the worker,
+    // as a JVM starts its GC threads before main: otherwise the first pauses would run alone or
+    // beside a thread still compiling, and their times would depend on the start-up race.
     if (threading.gcThreads > 1) EvacuationWorker.get();
-    if (!mainThreadWarm && heap.heapBytes >= WARM_UP_MIN_HEAP_BYTES) {
-      mainThreadWarm = true;
-      warmUpEvacuation();
+    if (heap.heapBytes >= WARM_UP_MIN_HEAP_BYTES) {
+      if (!mainThreadWarm) {
+        mainThreadWarm = true;
+        warmUpEvacuation();
+      }
+      if (threading.gcThreads > 1) EvacuationWorker.get(WORKER_START_WAIT_MS);
     }
   }
 
@@ -193,8 +199,8 @@ export class RemsetEvacuation {
     control[POOL_COUNT] = poolCount;
     control[SURVIVOR_MAX] = maxSurvivorRegions;
     control[TENURING] = tenuringThreshold;
-    // (a worker spawned with the collector may still be starting at the first pause: ~50 ms; wait for it)
-    const worker = this.threading.gcThreads > 1 && csetWords >= this.threading.parallelMinWords ? EvacuationWorker.get(WORKER_START_WAIT_MS) : null;
+    // (a worker still starting or warming up is not waited for: the pause runs on this thread)
+    const worker = this.threading.gcThreads > 1 && csetWords >= this.threading.parallelMinWords ? EvacuationWorker.get() : null;
     if (worker !== null) worker.attach(this, heapBuffers(heap), this.shared.buffers);
     this.parallel = worker !== null;
     control[THREADS] = this.parallel ? 2 : 1;
