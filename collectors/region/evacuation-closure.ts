@@ -8,7 +8,7 @@
  *
  *   cards     claimed CARD_CHUNK at a time from the pause's card list (address order);
  *             every slot on a card that points into the collection set is evacuated
- *   closure   copied objects are scanned depth-first from a private stack; when another
+ *   closure   copied objects with reference slots are scanned depth-first from a private stack; when another
  *             thread is idle, half of the stack moves to the shared queue (work sharing)
  *   hand-off  a slot whose referent the other thread owns goes to it on a ring (below)
  *   finish    a thread that finds no card, no private, no shared and no handed-over work goes
@@ -152,7 +152,7 @@ export class EvacuationClosure {
   /** No region at all can be had any more this pause. */
   private poolExhausted = false;
   // objects to scan, depth first (the growable arrays start small, so the warm-up grows them too)
-  private stack = new Int32Array(1 << 10);
+  private stack = new Int32Array(1 << 6);
   private top = 0;
   private popsSinceShareCheck = 0;
   // slots into the collection set waiting for flushPending
@@ -697,7 +697,10 @@ export class EvacuationClosure {
     const state = header & STATE_MASK;
     if (state !== STATE_NORMAL) return state === STATE_FORWARDED ? words[obj + 1] : obj;
     const type = header >>> TYPE_SHIFT;
-    const size = this.typeKind[type] === TYPE_STRUCT ? this.typeSize[type] : (HEADER_WORDS + words[obj + 1] * this.elementWords[type] + 1) & ~1;
+    const kind = this.typeKind[type];
+    const size = kind === TYPE_STRUCT ? this.typeSize[type] : (HEADER_WORDS + words[obj + 1] * this.elementWords[type] + 1) & ~1;
+    // a copy with no reference slots (most are: lru-cache's values, keys) is never scanned
+    const hasSlots = kind === TYPE_STRUCT ? this.typeRefs[type] !== 0 : kind === TYPE_REF_ARRAY;
     let newHeader = header;
     let toSurvivor = false;
     if (this.youngSource[obj >> this.logRegionWords] !== 0) {
@@ -733,8 +736,10 @@ export class EvacuationClosure {
     this.wordsCopied += size;
     if (toSurvivor) this.ageWords[(newHeader & AGE_MASK) >>> AGE_SHIFT] += size;
     else this.wordsPromoted += size;
-    if (this.top === this.stack.length) this.growStack();
-    this.stack[this.top++] = to;
+    if (hasSlots) {
+      if (this.top === this.stack.length) this.growStack();
+      this.stack[this.top++] = to;
+    }
     return to;
   }
 

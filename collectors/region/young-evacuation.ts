@@ -251,15 +251,17 @@ export class RemsetEvacuation {
     const cardTable = heap.meta.cards;
     const { cardVisited: visited, cardList } = this.shared;
     const log = heap.logRegionWords - LOG_CARD_WORDS;
+    const kinds = regions.kind;
+    const inCset = regions.inCset;
     let n = count;
     let dirty = 0;
     for (let card = queue.pop(); card >= 0; card = queue.pop()) {
       dirty++;
       const r = card >> log;
-      const kind = regions.kind[r];
+      const kind = kinds[r];
       if (kind === REGION_EDEN || kind === REGION_SURVIVOR) { cardTable[card] = CARD_YOUNG; continue; }
       cardTable[card] = CARD_CLEAN;
-      if (kind === REGION_FREE || regions.inCset[r] !== 0) continue;
+      if (kind === REGION_FREE || inCset[r] !== 0) continue;
       if (visited[card] === 0) cardList[n++] = card;
       visited[card] = 2;
     }
@@ -300,15 +302,7 @@ export class RemsetEvacuation {
       cardList.subarray(0, count).sort();
       return;
     }
-    let n = 0;
-    for (let w = 0; w < visitedWords.length; w++) {
-      if (visitedWords[w] === 0) continue;
-      const card = w << 2;
-      if (cardVisited[card] !== 0) cardList[n++] = card;
-      if (cardVisited[card + 1] !== 0) cardList[n++] = card + 1;
-      if (cardVisited[card + 2] !== 0) cardList[n++] = card + 2;
-      if (cardVisited[card + 3] !== 0) cardList[n++] = card + 3;
-    }
+    let n = listVisitedWords(visitedWords, cardVisited, cardList);
     for (let card = visitedWords.length << 2; card < cardVisited.length; card++) {
       if (cardVisited[card] !== 0) cardList[n++] = card;
     }
@@ -424,4 +418,23 @@ export class RemsetEvacuation {
       }
     }
   }
+}
+
+/**
+ * Lists the visited cards of the whole four-card words in address order;
+ * returns how many. (A function of its own: the loop is compiled on stack
+ * replacement, and code after it in the same function would run without
+ * type feedback and deoptimize at every pause.)
+ */
+function listVisitedWords(visitedWords: Int32Array, visited: Uint8Array, cardList: Int32Array): number {
+  let n = 0;
+  for (let w = 0; w < visitedWords.length; w++) {
+    if (visitedWords[w] === 0) continue;
+    const card = w << 2;
+    if (visited[card] !== 0) cardList[n++] = card;
+    if (visited[card + 1] !== 0) cardList[n++] = card + 1;
+    if (visited[card + 2] !== 0) cardList[n++] = card + 2;
+    if (visited[card + 3] !== 0) cardList[n++] = card + 3;
+  }
+  return n;
 }
