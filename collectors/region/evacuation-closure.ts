@@ -309,11 +309,12 @@ export class EvacuationClosure {
       if (!this.parallel) control[CARD_NEXT] = start + CARD_CHUNK;
       if (start >= count) break;
       const stop = start + CARD_CHUNK < count ? start + CARD_CHUNK : count;
-      // the chunk's cards' first lines and block offsets, loaded together (their misses overlap)
+      // every line of the chunk's cards and their block offsets, loaded together (their misses overlap)
       let t = 0;
       for (let i = start; i < stop; i++) {
         const c = cardList[i];
-        t |= words[c << LOG_CARD_WORDS] | bot[c];
+        const w = c << LOG_CARD_WORDS;
+        t |= words[w] | words[w + 16] | words[w + 32] | words[w + 48] | words[w + 64] | words[w + 80] | words[w + 96] | words[w + 112] | bot[c];
       }
       this.touched ^= t;
       for (let i = start; i < stop; i++) {
