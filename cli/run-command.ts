@@ -30,6 +30,7 @@ interface RunFlags {
   stressGc: string;
   barrierCounters: boolean;
   pretouch: boolean;
+  jitWarmup: boolean;
   iterations: string;
   latency: boolean;
   log?: string;
@@ -109,6 +110,9 @@ export function measuredLines(report: MeasuredRunReport): string[] {
   if (report.iterations !== undefined && report.iterations > 1) {
     lines.push(`  ${'iterations'.padEnd(12)}${report.iterations} (each on a fresh VM); reported: iteration ${report.reportedIteration ?? report.iterations}`);
   }
+  if (report.jitWarmup !== undefined) {
+    lines.push(`  ${'jit warm-up'.padEnd(12)}${report.jitWarmup.pauses} pauses on a 64 MiB heap of its own, ${formatMs(report.jitWarmup.ms)} ms before the run (--no-jit-warmup skips it)`);
+  }
   for (const l of report.latency ?? []) {
     lines.push(`  ${`${l.kind} lat`.padEnd(12)}ms p50 ${formatMs(l.p50)}  p90 ${formatMs(l.p90)}  p99 ${formatMs(l.p99)}  p99.9 ${formatMs(l.p99_9)}  max ${formatMs(l.max)}`);
   }
@@ -155,6 +159,7 @@ export function runOptionsFromFlags(flags: RunFlags): RunOptions {
     stressGc: parseInteger(flags.stressGc, '--stress-gc', 0),
     countBarriers: flags.barrierCounters,
     pretouch: flags.pretouch,
+    jitWarmup: flags.jitWarmup,
     iterations: parseInteger(flags.iterations, '--iterations', 1),
     latency: flags.latency,
     log: { ...(flags.log !== undefined ? { file: flags.log } : {}), level: parseLogLevel(flags.logLevel) },
@@ -181,6 +186,7 @@ export function registerRunCommand(program: Command): void {
     .option('--stress-gc <n>', 'collect at every n-th allocation and poison freed memory (0: off)', '0')
     .option('--no-barrier-counters', 'do not count barrier fast/slow/filtered outcomes')
     .option('--pretouch', 'touch every heap page before the run, as -XX:+AlwaysPreTouch (first touch costs about 0.6 GB/s here)', false)
+    .option('--no-jit-warmup', 'skip the collector\'s JIT warm-up (a short synthetic program on a 64 MiB heap of its own before the workload, for heaps of 64 MiB and more: the measured pauses then run optimized collector code)')
     .option('-n, --iterations <n>', 'run the workload n times, each on a fresh VM, and report the last (DaCapo-style warm-up)', '1')
     .option('--latency', 'record request latency (simple and metered; workloads made of requests, e.g. lru-cache)', false)
     .option('--log <file>', 'write one JSON line per GC event of the reported iteration to this file')

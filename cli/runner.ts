@@ -31,6 +31,7 @@ import type { CollectorPlugin } from '../vm-core/collector.js';
 import { OutOfMemoryError, UsageError } from '../vm-core/errors.js';
 import { VERIFY_LEVELS, type VerifyLevel } from '../vm-core/verifier.js';
 import { Vm } from '../vm-core/vm.js';
+import { type WarmupResult, warmsUp, warmUpCollector } from './collector-warmup.js';
 import { findWorkload, resolveParams } from '../workloads/registry.js';
 import { type Workload, type WorkloadContext, type WorkloadResult, resultLine } from '../workloads/workload.js';
 
@@ -51,6 +52,8 @@ export interface RunOptions {
   countBarriers?: boolean;
   /** Touch every heap page before the workload starts (as -XX:+AlwaysPreTouch). */
   pretouch?: boolean;
+  /** Run the collector's JIT warm-up program before the workload (collector-warmup.ts; default true, large heaps only). */
+  jitWarmup?: boolean;
   /** Workload iterations in this process, each on a fresh Vm; the last is reported (default 1). */
   iterations?: number;
   /** Record per-request latency (workloads with requests only; an error for others). */
@@ -79,6 +82,8 @@ export type MeasuredRunReport = RunReport & {
   latency?: LatencySummary[];
   /** A persisting collector's totals (gcpersist): epochs, bytes, write/sync time, eager log, recovery. */
   persistence?: PersistenceReport;
+  /** The collector's JIT warm-up before the first iteration, on a heap of its own (not part of any reported figure). */
+  jitWarmup?: WarmupResult;
 };
 
 /** --image/--recover/--persist-mode become the persisting collector's options; other collectors refuse them. */
@@ -157,6 +162,9 @@ export async function runOnce(options: RunOptions): Promise<MeasuredRunReport> {
   }
   const iterations = options.iterations ?? 1;
   const environment = captureEnvironment();
+  const jitWarmup = (options.jitWarmup ?? true) && (options.verify ?? 'off') === 'off' && (options.stressGc ?? 0) === 0 && warmsUp(plugin, options.heapBytes)
+    ? warmUpCollector(plugin, options.collectorOptions ?? {})
+    : undefined;
   let report: MeasuredRunReport | null = null;
   for (let i = 1; i <= iterations && (report === null || report.outcome === 'ok'); i++) {
     const last = i === iterations;
@@ -164,7 +172,7 @@ export async function runOnce(options: RunOptions): Promise<MeasuredRunReport> {
       ? new RequestLatencyRecorder(Math.max(1, Math.ceil(requests.call(workload, params))))
       : null;
     const single = await runIteration(options, plugin, workload, params, environment, latency, last ? options.log : undefined);
-    report = { ...single, iterations, reportedIteration: i, ...(latency ? { latency: latency.summaries() } : {}) };
+    report = { ...single, iterations, reportedIteration: i, ...(latency ? { latency: latency.summaries() } : {}), ...(jitWarmup ? { jitWarmup } : {}) };
   }
   return report as MeasuredRunReport;
 }
