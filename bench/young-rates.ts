@@ -7,7 +7,7 @@
  *   node dist/bench/young-rates.js [--threads 1|2] [--entries 200000] [--updates 150000] [--rounds 8]
  *
  * The heap (512 MiB, gen, budgetPercent 60 so that no pause happens but the
- * timed ones; tenuringThreshold 1): an lru-cache-shaped old generation, built
+ * timed ones; tenuringThreshold 0: every survivor is promoted): an lru-cache-shaped old generation, built
  * once and promoted by two explicit pauses:
  *
  *   entries[i] -> Entry{key, value: Payload{items: Small[8]}}   (a ref array of entries, humongous)
@@ -45,7 +45,7 @@ if (THREADS !== 1 && THREADS !== 2) throw new Error('--threads: 1 or 2');
 const vm = new Vm({
   heapBytes: HEAP_BYTES,
   collector: gen,
-  collectorOptions: { gcThreads: THREADS, parallelMinKb: 0, budgetPercent: 60, maxEdenPercent: 60, tenuringThreshold: 1 },
+  collectorOptions: { gcThreads: THREADS, parallelMinKb: 0, budgetPercent: 60, maxEdenPercent: 60, tenuringThreshold: 0 },
   countBarriers: false,
 });
 const recorder = new PauseRecorder(() => vm.heap.usedWords());

@@ -31,8 +31,8 @@
  * copies is shared between threads (their slots go to their referents' owners
  * in turn). Roots are evacuated by the mutator thread before the worker starts.
  *
- *   copy destination:  young object, age+1 <  tenuring threshold -> survivor region
- *                      young object, age+1 >= threshold, or survivors full -> old region
+ *   copy destination:  young object, age <  tenuring threshold  -> survivor region (age + 1)
+ *                      young object, age >= threshold, or survivors full -> old region
  *                      old object (mixed pause)                 -> old region
  *   no region left:    the object stays in place, state SELF_FORWARDED, its region
  *                      is marked evacFailed (retained as old by the pause)
@@ -705,8 +705,9 @@ export class EvacuationClosure {
     let newHeader = header;
     let toSurvivor = false;
     if (this.youngSource[obj >> this.logRegionWords] !== 0) {
-      const age = ((header & AGE_MASK) >>> AGE_SHIFT) + 1;
-      newHeader = (header & ~AGE_MASK) | ((age < 15 ? age : 15) << AGE_SHIFT);
+      // HotSpot's rule: the pauses survived so far (the age before this one) below the threshold -> survivor
+      const age = (header & AGE_MASK) >>> AGE_SHIFT;
+      newHeader = (header & ~AGE_MASK) | ((age < 15 ? age + 1 : 15) << AGE_SHIFT);
       toSurvivor = age < this.tenuringThreshold && !this.survivorsExhausted;
     }
     // bump-allocate in the destination (slow path: a new destination region)

@@ -190,7 +190,7 @@ export function warmUpEvacuation(): number {
     control[CARD_NEXT] = 0;
     control[POOL_COUNT] = round % 8 === 7 ? 1 : POOL_REGIONS;
     control[SURVIVOR_MAX] = 2;
-    control[TENURING] = round % 4 < 2 ? 15 : 1;
+    control[TENURING] = round % 4 < 2 ? 15 : 0;
     const parallel = round % 2 === 1;
     control[THREADS] = parallel ? 2 : 1;
     if (parallel) control[IDLE] = 1; // the phantom second thread, idle

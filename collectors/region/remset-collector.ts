@@ -761,7 +761,7 @@ export const REMSET_COLLECTOR_OPTIONS = {
   minEdenPercent: { default: 5, description: 'smallest young generation (eden + survivors) with a pause-time goal (G1NewSizePercent)' },
   maxEdenPercent: { default: 60, description: 'largest eden with a pause-time goal (G1MaxNewSizePercent)' },
   reservePercent: { default: 10, description: 'free regions kept back as to-space (G1ReservePercent)' },
-  tenuringThreshold: { default: 15, description: 'the largest age at which a surviving object is promoted (MaxTenuringThreshold); the threshold adapts below it so survivors fill about half the survivor space (TargetSurvivorRatio 50)' },
+  tenuringThreshold: { default: 15, description: 'pauses a young object survives in survivor regions before it is promoted (MaxTenuringThreshold, 0-15; 0 promotes every survivor at once); the threshold adapts below it so survivors fill about half the survivor space (TargetSurvivorRatio 50)' },
   survivorRatio: { default: 8, description: 'survivor regions at most eden/this (SurvivorRatio)' },
   ihopPercent: { default: 45, description: 'start a marking when old + humongous occupancy passes this share of the heap (InitiatingHeapOccupancyPercent)' },
   liveThresholdPercent: { default: 85, description: 'old regions with less live data are mixed-collection candidates (G1MixedGCLiveThresholdPercent)' },

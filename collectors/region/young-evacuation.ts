@@ -103,8 +103,11 @@ function heapViewsOf(heap: Heap): EvacuationHeapViews {
  * HotSpot's adaptive tenuring (AgeTable::compute_tenuring_threshold): the
  * smallest age at which the survivors of that age and younger exceed the
  * desired survivor size (TargetSurvivorRatio, 50%, of the survivor capacity),
- * at most the maximum threshold. When survivors overflow, young objects are
- * promoted at their first survival until the survivor space has room again.
+ * at most the maximum threshold. A young object goes to a survivor region
+ * while its age (the pauses it has survived) is below the threshold, as in
+ * G1ParScanThreadState: when survivors overflow the threshold drops to 1,
+ * and eden's survivors still fill the survivor space (the rest is promoted)
+ * and are promoted at their next survival.
  */
 export function adaptiveTenuringThreshold(wordsByAge: Float64Array, survivorCapacityWords: number, maxThreshold: number): number {
   const desired = survivorCapacityWords * TARGET_SURVIVOR_RATIO / 100;

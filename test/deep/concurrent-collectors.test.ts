@@ -79,7 +79,7 @@ function hideWhileMarking(plugin: CollectorPlugin, seed: number, length = 200_00
     heapBytes: 32 << 20,
     regionBytes: 256 << 10,
     collector: plugin,
-    collectorOptions: { ihopPercent: 1, concurrentMark: true, ...('tenuringThreshold' in plugin.options ? { tenuringThreshold: 1 } : {}) },
+    collectorOptions: { ihopPercent: 1, concurrentMark: true, ...('tenuringThreshold' in plugin.options ? { tenuringThreshold: 0 } : {}) },
     // verification off during the run, so nothing delays the mutator between concurrent start and the hiding;
     // the driver runs the verifier itself right after remark (the SATB invariant) and at the end
     verify: 'off',
@@ -189,7 +189,7 @@ for (const plugin of [cre, g1]) {
         gcWeight: 1,
         verify: 'debug',
         label: 'concurrent',
-        collectorOptions: { ihopPercent: 1, concurrentMark: true, ...('tenuringThreshold' in plugin.options ? { tenuringThreshold: 2 } : {}) },
+        collectorOptions: { ihopPercent: 1, concurrentMark: true, ...('tenuringThreshold' in plugin.options ? { tenuringThreshold: 1 } : {}) },
       });
       const c = summary.counters;
       console.info(`[${plugin.name}] ${summary.runs} programs: ${c.concurrentStart ?? 0} concurrent starts, ${c.concurrentCyclesCompleted ?? 0} completed `

@@ -12,7 +12,7 @@
  *   build     R root slots, each heading a chain of 50..800 Nodes (slot 0 = next),
  *             plus random cross links (slots 1, 2) between nodes reached by walks
  *   promote   a few pauses, so the graph is old (cre copies to old regions; g1 runs
- *             with tenuringThreshold 1)
+ *             with tenuringThreshold 0)
  *   start     pause until a young pause starts a concurrent cycle (ihopPercent 1):
  *             the snapshot holds the whole graph
  *   mutate    while the worker marks (paced by markerPaceUs, so it is a slow core),
@@ -137,7 +137,7 @@ export class SatbProgram {
   constructor(readonly plugin: CollectorPlugin, readonly options: SatbProgramOptions) {
     this.rnd = seededRandom(options.seed);
     const collectorOptions: Record<string, OptionValue> = { concurrentMark: true, ihopPercent: 1, markerPaceUs: options.paceUs };
-    if ('tenuringThreshold' in plugin.options) collectorOptions.tenuringThreshold = 1;
+    if ('tenuringThreshold' in plugin.options) collectorOptions.tenuringThreshold = 0;
     this.vm = new Vm({
       heapBytes: options.heapBytes ?? 4 << 20,
       regionBytes: options.regionBytes ?? 32 << 10,

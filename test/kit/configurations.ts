@@ -88,7 +88,7 @@ export function standardConfigurations(plugin: CollectorPlugin): KitConfiguratio
         liveFraction: 0.7,
         gcWeight: 1,
         outOfMemory: 'end',
-        collectorOptions: ownOptions(plugin, { tenuringThreshold: 1, ihopPercent: 10, budgetPercent: 10, reservePercent: 0, liveThresholdPercent: 95, heapWastePercent: 0, survivorRatio: 100, gcThreads: 2, parallelMinKb: 0 }),
+        collectorOptions: ownOptions(plugin, { tenuringThreshold: 0, ihopPercent: 10, budgetPercent: 10, reservePercent: 0, liveThresholdPercent: 95, heapWastePercent: 0, survivorRatio: 100, gcThreads: 2, parallelMinKb: 0 }),
       },
     });
   }
@@ -104,7 +104,7 @@ export function standardConfigurations(plugin: CollectorPlugin): KitConfiguratio
         heapBytes: 128 * 1024,
         liveFraction: 0.6,
         gcWeight: 1,
-        collectorOptions: ownOptions(plugin, { gcThreads: 2, parallelMinKb: 0, tenuringThreshold: 2 }),
+        collectorOptions: ownOptions(plugin, { gcThreads: 2, parallelMinKb: 0, tenuringThreshold: 1 }),
       },
     });
   }
@@ -119,7 +119,7 @@ export function standardConfigurations(plugin: CollectorPlugin): KitConfiguratio
         liveFraction: 0.5,
         maxOps: 150,
         gcWeight: 1,
-        collectorOptions: ownOptions(plugin, { concurrentMark: true, markerPaceUs: 20, ihopPercent: 1, tenuringThreshold: 2 }),
+        collectorOptions: ownOptions(plugin, { concurrentMark: true, markerPaceUs: 20, ihopPercent: 1, tenuringThreshold: 1 }),
       },
     });
   }

@@ -181,7 +181,7 @@ describe('resilient-cache under gcpersist', () => {
 
 describe('placement', () => {
   it('moves stragglers (old objects attached late) into persistent regions', () => {
-    const { vm, m, t } = smallVm(gcpersist, { tenuringThreshold: 1 });
+    const { vm, m, t } = smallVm(gcpersist, { tenuringThreshold: 0 });
     const slot = m.push(m.alloc(t.node));
     for (let i = 0; i < 3; i++) vm.collect();
     const old = m.get(slot);
@@ -353,7 +353,7 @@ const coverage = { preCopied: 0, stragglers: 0, adopted: 0, mixed: 0, full: 0, o
 
 function runProgram(ops: Op[], mode: string, image: string): void {
   // promote early and mark early, so stragglers, marking cycles and mixed pauses happen in short programs
-  const options = { persistMode: mode, image, eagerBatch: 1, tenuringThreshold: 1, ihopPercent: 3, budgetPercent: 10, liveThresholdPercent: 95, heapWastePercent: 0 };
+  const options = { persistMode: mode, image, eagerBatch: 1, tenuringThreshold: 0, ihopPercent: 3, budgetPercent: 10, liveThresholdPercent: 95, heapWastePercent: 0 };
   const { vm, m, t } = smallVm(gcpersist, options, 'debug', 128 * 1024);
   vm.events.subscribe({ pauseEvent: (n, _t, d) => { if (n === 'prepare' && d.kind === 'mixed') coverage.mixed++; if (n === 'prepare' && d.kind === 'full') coverage.full++; }, phaseEnd() {}, count() {}, reclassify() {}, concurrent() {} });
   const base = m.frame();

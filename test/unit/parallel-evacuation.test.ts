@@ -88,7 +88,7 @@ describe('parallel evacuation', () => {
       heapBytes: 16 << 20,
       regionBytes: 64 << 10,
       collector: gen,
-      collectorOptions: { gcThreads: 2, parallelMinKb: 0, budgetPercent: 20, tenuringThreshold: 1 },
+      collectorOptions: { gcThreads: 2, parallelMinKb: 0, budgetPercent: 20, tenuringThreshold: 0 },
       verify: 'debug',
     });
     // holder i points at shared object i % SHARED: the threads claim the table's cards 16 at a time

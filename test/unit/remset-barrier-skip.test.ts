@@ -16,7 +16,7 @@ const OPTIONS = {
   liveFraction: 0.6,
   runs: 300,
   seed: 5,
-  collectorOptions: { tenuringThreshold: 1 },
+  collectorOptions: { tenuringThreshold: 0 },
 };
 
 describe('remembered-set completeness', () => {
