@@ -1,8 +1,8 @@
 /**
  * Byte sizes as users write them ("256m", "64k", "1g", "1048576") and the
  * G1-style region size ergonomics: heap / 2048, rounded down to a power of two,
- * clamped to [64 KiB, 32 MiB]. HotSpot's G1 (JDK 17) aims at 2048 regions too
- * but rounds up and never goes below 1 MiB (HeapRegionBounds::min_size), so for
+ * clamped to [64 KiB, 32 MiB]. HotSpot's G1 aims at 2048 regions too but never
+ * goes below 1 MiB (HeapRegionBounds' minimum region size), so for
  * heaps under 2 GiB its regions are larger than these: a 512 MiB heap has 512
  * regions of 1 MiB there, 2048 of 256 KiB here. The lower floor keeps small
  * heaps divided into enough regions (DESIGN.md); --region-size 1m gives G1's.
