@@ -60,6 +60,12 @@ export class TypeRegistry {
   readonly sizeWords: Int32Array;
   /** Words per element of a data array type (1: int32, 2: float64). */
   readonly elementWords: Int32Array;
+  /**
+   * Object size in words of a struct with no reference slots (a leaf, which a
+   * heap walk that looks for references steps over with this one load), 0 for
+   * every other type.
+   */
+  readonly leafWords: Int32Array;
   private readonly infos: TypeInfo[] = [];
   private readonly byName = new Map<string, number>();
 
@@ -70,11 +76,13 @@ export class TypeRegistry {
       { name: 'refs', kind: 'i32', length: MAX_TYPES },
       { name: 'sizeWords', kind: 'i32', length: MAX_TYPES },
       { name: 'elementWords', kind: 'i32', length: MAX_TYPES },
+      { name: 'leafWords', kind: 'i32', length: MAX_TYPES },
     ], buffer);
     this.kind = this.arrays.i32('kind');
     this.refs = this.arrays.i32('refs');
     this.sizeWords = this.arrays.i32('sizeWords');
     this.elementWords = this.arrays.i32('elementWords');
+    this.leafWords = this.arrays.i32('leafWords');
     if (!buffer) {
       this.sizeWords.fill(NOT_A_STRUCT);
       this.infos.push({ id: 0, name: '<invalid>', kind: TYPE_DATA_ARRAY, refs: 0, dataWords: 0, elementWords: 0, dataOffset: 0, sizeWords: 0 });
@@ -143,6 +151,7 @@ export class TypeRegistry {
     this.refs[id] = t.refs;
     this.sizeWords[id] = t.kind === TYPE_STRUCT ? t.sizeWords : NOT_A_STRUCT;
     this.elementWords[id] = t.elementWords;
+    this.leafWords[id] = t.kind === TYPE_STRUCT && t.refs === 0 ? t.sizeWords : 0;
     this.arrays.i32('count')[0] = id + 1;
     return id;
   }

@@ -6,8 +6,9 @@
  * buffers (evacuation-shared.ts), as HotSpot's G1ParScanThreadState does for
  * each GC worker:
  *
- *   cards     claimed CARD_CHUNK at a time from the pause's card list (address order);
- *             every slot on a card that points into the collection set is evacuated
+ *   cards     card ranges claimed CLAIM_CARDS at a time, in address order; every remembered
+ *             or dirty card there is scanned, and every slot on it that points into the
+ *             collection set is evacuated
  *   closure   copied objects with reference slots are scanned depth-first from a private stack; when another
  *             thread is idle, half of the stack moves to the shared queue (work sharing)
  *   hand-off  a slot whose referent the other thread owns goes to it on a ring (below)
@@ -58,7 +59,7 @@ import * as regionTable from '../../vm-core/region-table.js';
 import * as sideMetadata from '../../vm-core/side-metadata.js';
 import * as typeRegistry from '../../vm-core/type-registry.js';
 import {
-  ABORT, CARD_CHUNK, CARD_COUNT, CARD_NEXT, type EvacuationShared, HANDOFF_HEAD, HANDOFF_TAIL, IDLE, NAP, POOL_COUNT,
+  ABORT, CARD_CHUNK, CARD_COUNT, CARD_NEXT, CLAIM_CARDS, type EvacuationShared, HANDOFF_HEAD, HANDOFF_TAIL, IDLE, NAP, POOL_COUNT,
   MAX_GC_THREADS, POOL_NEXT, Q_LOCK, Q_SIZE, QUEUE_CAPACITY, SURVIVOR_CLAIMED, SURVIVOR_MAX, TARGET_CANDIDATE, TARGET_IN_CSET, TARGET_TRACKED,
   TENURING, THREADS, type ThreadResult, WAKES,
 } from './evacuation-shared.js';
@@ -66,7 +67,9 @@ import {
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
 const { AGE_MASK, AGE_SHIFT, CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, STATE_FORWARDED, STATE_MASK, STATE_NORMAL, STATE_SELF_FORWARDED, TYPE_SHIFT } = layout;
 const { REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_OLD, REGION_SURVIVOR, RESERVED_WORDS } = regionTable;
-const { CARD_CLEAN, CARD_YOUNG } = sideMetadata;
+const { CARD_CLEAN, CARD_DIRTY, CARD_YOUNG } = sideMetadata;
+/** CARD_DIRTY's bit in each byte of a word of four card-table bytes (the other values, CLEAN and YOUNG, lack it). */
+const DIRTY_IN_EVERY_BYTE = 0x01010101;
 const { TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
 
 const SMALL_COPY_WORDS = 16;
@@ -89,6 +92,7 @@ export interface EvacuationHeapViews {
   typeRefs: Int32Array;
   typeSize: Int32Array;
   elementWords: Int32Array;
+  leafWords: Int32Array;
   regionKind: Uint8Array;
   regionTop: Int32Array;
   liveWords: Int32Array;
@@ -107,6 +111,7 @@ export class EvacuationClosure {
   private readonly typeRefs: Int32Array;
   private readonly typeSize: Int32Array;
   private readonly elementWords: Int32Array;
+  private readonly leafWords: Int32Array;
   private readonly regionKind: Uint8Array;
   private readonly regionTop: Int32Array;
   private readonly liveWords: Int32Array;
@@ -118,8 +123,13 @@ export class EvacuationClosure {
   private readonly logRegionWords: number;
   // shared pause state
   private readonly control: Int32Array;
-  private readonly cardList: Int32Array;
   private readonly cardVisited: Uint8Array;
+  /** cardVisited and the card table, four cards a word. */
+  private readonly cardVisitedWords: Int32Array;
+  private readonly cardWords: Int32Array;
+  /** The cards found and not yet scanned (at most CARD_CHUNK), and which of them were dirty. */
+  private readonly chunkCards = new Int32Array(CARD_CHUNK);
+  private readonly chunkDirty = new Uint8Array(CARD_CHUNK);
   private readonly pool: Int32Array;
   private readonly queue: Int32Array;
   private readonly handoff: Int32Array;
@@ -186,6 +196,7 @@ export class EvacuationClosure {
     this.typeRefs = heap.typeRefs;
     this.typeSize = heap.typeSize;
     this.elementWords = heap.elementWords;
+    this.leafWords = heap.leafWords;
     this.regionKind = heap.regionKind;
     this.regionTop = heap.regionTop;
     this.liveWords = heap.liveWords;
@@ -195,8 +206,9 @@ export class EvacuationClosure {
     this.blockOffsets = heap.blockOffsets;
     this.logRegionWords = heap.logRegionWords;
     this.control = shared.control;
-    this.cardList = shared.cardList;
     this.cardVisited = shared.cardVisited;
+    this.cardVisitedWords = new Int32Array(shared.cardVisited.buffer, shared.cardVisited.byteOffset, shared.cardVisited.length >> 2);
+    this.cardWords = new Int32Array(heap.cards.buffer, heap.cards.byteOffset, heap.cards.length >> 2);
     this.pool = shared.pool;
     this.queue = shared.queue;
     this.handoff = shared.handoff;
@@ -275,22 +287,88 @@ export class EvacuationClosure {
   }
 
   /**
-   * Claims chunks of the card list until none is left and scans each card:
-   * slots into the collection set are queued for evacuation; a merged dirty
-   * card (cardVisited 2) also records its slots into tracked regions, as
-   * refinement would have. Each chunk's copies are scanned before the next
-   * chunk is claimed (while they are still in cache).
+   * Claims CLAIM_CARDS card indices at a time until the heap's cards are all
+   * claimed, and scans every card there that is remembered (cardVisited) or
+   * dirty in the card table, as G1's threads scan the card table after its
+   * "merge heap roots": a dirty card is cleaned and scanned once, with
+   * refinement's duty as well (its slots into tracked regions that are not
+   * being collected are recorded). Both tables are read four cards at a time,
+   * so the heap's clean cards cost a few loads per 16 KiB. The cards found
+   * are scanned CARD_CHUNK at a time, and each chunk's copies are scanned
+   * before the next chunk (while they are still in cache).
    */
   scanCards(): void {
     const t0 = performance.now();
-    let trimMs = 0;
+    this.cardScanTrimMs = 0;
     const control = this.control;
     const count = control[CARD_COUNT];
-    const cardList = this.cardList;
     const visited = this.cardVisited;
+    const visitedWords = this.cardVisitedWords;
+    const table = this.cards;
+    const tableWords = this.cardWords;
+    const chunk = this.chunkCards;
+    const chunkDirty = this.chunkDirty;
+    const inCset = this.inCset;
+    const kinds = this.regionKind;
+    const cardsLog = this.logRegionWords - LOG_CARD_WORDS;
+    let n = 0;
+    for (;;) {
+      const start = this.parallel ? Atomics.add(control, CARD_NEXT, CLAIM_CARDS) : control[CARD_NEXT];
+      if (!this.parallel) control[CARD_NEXT] = start + CLAIM_CARDS;
+      if (start >= count) break;
+      const stop = start + CLAIM_CARDS < count ? start + CLAIM_CARDS : count;
+      let c = start;
+      while (c < stop) {
+        // region by region: free and collection-set regions are skipped whole (nothing is remembered there,
+        // and their cards are reset when they are freed or retained)
+        const region = c >> cardsLog;
+        const regionEnd = (region + 1) << cardsLog;
+        const end = regionEnd < stop ? regionEnd : stop;
+        if (inCset[region] !== 0 || kinds[region] === REGION_FREE) {
+          c = end;
+          continue;
+        }
+        while (c < end) {
+          // four cards at once where they share a word of both tables
+          if ((c & 3) === 0 && c + 4 <= end) {
+            const w = c >> 2;
+            if ((visitedWords[w] | (tableWords[w] & DIRTY_IN_EVERY_BYTE)) === 0) {
+              c += 4;
+              continue;
+            }
+          }
+          const dirty = table[c] === CARD_DIRTY;
+          if (dirty || visited[c] !== 0) {
+            visited[c] = 0;
+            if (dirty) table[c] = CARD_CLEAN;
+            chunk[n] = c;
+            chunkDirty[n++] = dirty ? 1 : 0;
+            if (n === CARD_CHUNK) {
+              this.scanChunk(n);
+              n = 0;
+            }
+          }
+          c++;
+        }
+      }
+    }
+    if (n !== 0) this.scanChunk(n);
+    this.flushPendingTimed();
+    const trimMs = this.cardScanTrimMs + this.flushMs;
+    this.flushMs = 0;
+    this.copyMs += trimMs;
+    this.cardScanMs += performance.now() - t0 - trimMs;
+  }
+
+  /** Copying done while scanning cards (the chunks' closures and flushes): it counts as copying. */
+  private cardScanTrimMs = 0;
+
+  /** Loads the chunk's cards (every line, and their block offsets) together, then scans each; then the copies' closure. */
+  private scanChunk(count: number): void {
+    const chunk = this.chunkCards;
+    const chunkDirty = this.chunkDirty;
     const words = this.words;
     const log = this.logRegionWords;
-    const inCset = this.inCset;
     const kinds = this.regionKind;
     const tops = this.regionTop;
     const bot = this.blockOffsets;
@@ -298,95 +376,86 @@ export class EvacuationClosure {
     const typeRefs = this.typeRefs;
     const typeSize = this.typeSize;
     const elementWords = this.elementWords;
+    const leafWords = this.leafWords;
     const slotTarget = this.slotTarget;
     const pending = this.pending;
     const pendingObj = this.pendingObj;
     const me = this.me;
     const ownerMask = this.ownerMask;
+    let t = 0;
+    for (let i = 0; i < count; i++) {
+      const c = chunk[i];
+      const w = c << LOG_CARD_WORDS;
+      t |= words[w] | words[w + 16] | words[w + 32] | words[w + 48] | words[w + 64] | words[w + 80] | words[w + 96] | words[w + 112] | bot[c];
+    }
+    this.touched ^= t;
     let scanned = 0;
-    for (;;) {
-      const start = this.parallel ? Atomics.add(control, CARD_NEXT, CARD_CHUNK) : control[CARD_NEXT];
-      if (!this.parallel) control[CARD_NEXT] = start + CARD_CHUNK;
-      if (start >= count) break;
-      const stop = start + CARD_CHUNK < count ? start + CARD_CHUNK : count;
-      // every line of the chunk's cards and their block offsets, loaded together (their misses overlap)
-      let t = 0;
-      for (let i = start; i < stop; i++) {
-        const c = cardList[i];
-        const w = c << LOG_CARD_WORDS;
-        t |= words[w] | words[w + 16] | words[w + 32] | words[w + 48] | words[w + 64] | words[w + 80] | words[w + 96] | words[w + 112] | bot[c];
+    for (let i = 0; i < count; i++) {
+      const card = chunk[i];
+      const refines = chunkDirty[i] !== 0;
+      const cardStart = card << LOG_CARD_WORDS;
+      const region = cardStart >> log;
+      const kind = kinds[region];
+      scanned++;
+      const cardEnd = cardStart + CARD_WORDS;
+      if (kind === REGION_HUMONGOUS_START || kind === REGION_HUMONGOUS_CONT) {
+        this.scanHumongousCard(card, cardStart, cardEnd, region, refines);
+        continue;
       }
-      this.touched ^= t;
-      for (let i = start; i < stop; i++) {
-        const card = cardList[i];
-        const refines = visited[card] === 2;
-        visited[card] = 0;
-        const cardStart = card << LOG_CARD_WORDS;
-        const region = cardStart >> log;
-        if (inCset[region] !== 0) continue;
-        const kind = kinds[region];
-        if (kind === REGION_FREE) continue;
-        scanned++;
-        const cardEnd = cardStart + CARD_WORDS;
-        if (kind === REGION_HUMONGOUS_START || kind === REGION_HUMONGOUS_CONT) {
-          this.scanHumongousCard(card, cardStart, cardEnd, region, refines);
+      const top = tops[region];
+      const limit = top < cardEnd ? top : cardEnd;
+      if (cardStart >= limit) continue; // a remembered card past top: stale, from the region's earlier life
+      const regionStart = region << log;
+      let obj = bot[card];
+      if (obj < regionStart || obj > cardStart) obj = regionStart;
+      while (obj < limit) {
+        const header = words[obj];
+        const type = header >>> TYPE_SHIFT;
+        const leaf = leafWords[type];
+        if (leaf !== 0) { // most objects on a card (lru-cache: the values and keys): step over, one load
+          obj += leaf;
           continue;
         }
-        const top = tops[region];
-        const limit = top < cardEnd ? top : cardEnd;
-        if (cardStart >= limit) continue; // a remembered card past top: stale, from the region's earlier life
-        const regionStart = region << log;
-        let obj = bot[card];
-        if (obj < regionStart || obj > cardStart) obj = regionStart;
-        while (obj < limit) {
-          const header = words[obj];
-          const type = header >>> TYPE_SHIFT;
-          const k = typeKind[type];
-          let size: number;
-          let n = 0;
-          if (k === TYPE_STRUCT) {
-            size = typeSize[type];
-            n = typeRefs[type];
-          } else {
-            size = (HEADER_WORDS + words[obj + 1] * elementWords[type] + 1) & ~1;
-            if (k === TYPE_REF_ARRAY) n = words[obj + 1];
-          }
-          if (!(size >= 2)) throw new Error(`card ${card} of region ${region} (kind ${kind}, top ${top}): no object at word ${obj} (header ${header}, walk from ${bot[card]})`);
-          if (n !== 0) {
-            const first = obj + HEADER_WORDS;
-            const last = first + n < cardEnd ? first + n : cardEnd;
-            for (let slot = first > cardStart ? first : cardStart; slot < last; slot++) {
-              const v = words[slot];
-              if (v === 0) continue;
-              const r = v >> log;
-              const f = slotTarget[r];
-              if (f === 0) continue; // the common case: a region that asks for nothing
-              if ((f & TARGET_IN_CSET) !== 0) {
-                if ((r & ownerMask) !== me) this.handOff(slot, v);
-                else {
-                  pendingObj[this.pendingCount] = v;
-                  pending[this.pendingCount++] = slot;
-                  if (this.pendingCount === PENDING_SLOTS) this.flushPendingTimed();
-                }
-              } else if (r !== region) {
-                if ((f & TARGET_CANDIDATE) !== 0) this.clearCandidate(r);
-                if (refines && (f & TARGET_TRACKED) !== 0) this.addPair(r, card);
+        const k = typeKind[type];
+        let size: number;
+        let n = 0;
+        if (k === TYPE_STRUCT) {
+          size = typeSize[type];
+          n = typeRefs[type];
+        } else {
+          size = (HEADER_WORDS + words[obj + 1] * elementWords[type] + 1) & ~1;
+          if (k === TYPE_REF_ARRAY) n = words[obj + 1];
+        }
+        if (!(size >= 2)) throw new Error(`card ${card} of region ${region} (kind ${kind}, top ${top}): no object at word ${obj} (header ${header}, walk from ${bot[card]})`);
+        if (n !== 0) {
+          const first = obj + HEADER_WORDS;
+          const last = first + n < cardEnd ? first + n : cardEnd;
+          for (let slot = first > cardStart ? first : cardStart; slot < last; slot++) {
+            const v = words[slot];
+            if (v === 0) continue;
+            const r = v >> log;
+            const f = slotTarget[r];
+            if (f === 0) continue; // the common case: a region that asks for nothing
+            if ((f & TARGET_IN_CSET) !== 0) {
+              if ((r & ownerMask) !== me) this.handOff(slot, v);
+              else {
+                pendingObj[this.pendingCount] = v;
+                pending[this.pendingCount++] = slot;
+                if (this.pendingCount === PENDING_SLOTS) this.flushPendingTimed();
               }
+            } else if (r !== region) {
+              if ((f & TARGET_CANDIDATE) !== 0) this.clearCandidate(r);
+              if (refines && (f & TARGET_TRACKED) !== 0) this.addPair(r, card);
             }
           }
-          obj += size;
         }
+        obj += size;
       }
-      const t1 = performance.now();
-      this.drainLocal();
-      trimMs += performance.now() - t1;
     }
-    this.flushPendingTimed();
-    trimMs += this.flushMs;
-    this.flushMs = 0;
     this.cardsScanned += scanned;
-    this.copyMs += trimMs;
-    this.cardScanMs += performance.now() - t0 - trimMs;
+    const t1 = performance.now();
+    this.drainLocal();
+    this.cardScanTrimMs += performance.now() - t1;
   }
 
   /** Time spent evacuating card-found referents during the current card scan (counts as copying). */
@@ -669,7 +738,11 @@ export class EvacuationClosure {
     const pending = this.pending;
     let t = 0;
     const pendingObj = this.pendingObj;
-    for (let i = 0; i < n; i++) t |= words[pendingObj[i]];
+    const lastTouch = words.length - 8;
+    for (let i = 0; i < n; i++) {
+      const o = pendingObj[i];
+      t |= words[o] | words[o < lastTouch ? o + 7 : o];
+    }
     this.touched ^= t;
     const log = this.logRegionWords;
     const slotTarget = this.slotTarget;

@@ -17,8 +17,12 @@
  *   SIGNAL counts commands (the worker waits on it); DONE = seq of the last command the
  *   worker finished; STATE: starting / ready / failed. The rest are per heap and pause.
  *
- *   cardList   Int32Array(cards of the heap)    the pause's cards; claimed CARD_CHUNK at a time
- *   cardVisited Uint8Array(cards of the heap)   1 = remembered, 2 = dirty (also refine), 0 = done
+ *   cardVisited Uint8Array(cards of the heap,   1 = remembered (a card of the collection set's remembered
+ *              rounded up to 4)                 sets), 0 = not, or done. The pause's other cards are the
+ *                                               dirty ones of the card table (side-metadata.ts): the threads
+ *                                               claim CLAIM_CARDS card indices at a time (CARD_NEXT, up to
+ *                                               CARD_COUNT = the heap's cards) and scan every card there that
+ *                                               is remembered or dirty, four bytes of each table at a time
  *   pool       Int32Array(regions)              free regions taken for this pause's copies
  *   queue      Int32Array(QUEUE_CAPACITY)       shared objects-to-scan (work sharing), under Q_LOCK
  *   handoff    Int32Array(2 × ring ints)        thread t's ring of (slot, referent) pairs for the other
@@ -84,7 +88,9 @@ export function computeSlotTargets(shared: EvacuationShared, inCset: Uint8Array,
   }
 }
 
-/** Cards a thread claims at once. */
+/** Card indices a thread claims at once (a multiple of 4: the tables are read four cards at a time). */
+export const CLAIM_CARDS = 1024;
+/** Cards a thread loads together and then scans (their cache misses overlap). */
 export const CARD_CHUNK = 16;
 /** Capacity of the shared scan queue (entries are object addresses). */
 export const QUEUE_CAPACITY = 1 << 16;
@@ -96,7 +102,6 @@ export const ERROR_BYTES = 4096;
 
 export interface EvacuationBuffers {
   control: SharedArrayBuffer;
-  cardList: SharedArrayBuffer;
   cardVisited: SharedArrayBuffer;
   pool: SharedArrayBuffer;
   queue: SharedArrayBuffer;
@@ -110,7 +115,6 @@ export interface EvacuationBuffers {
 export interface EvacuationShared {
   buffers: EvacuationBuffers;
   control: Int32Array;
-  cardList: Int32Array;
   cardVisited: Uint8Array;
   pool: Int32Array;
   queue: Int32Array;
@@ -124,8 +128,7 @@ export interface EvacuationShared {
 export function newEvacuationBuffers(cardCount: number, regionCount: number, ringInts = HANDOFF_RING_INTS): EvacuationBuffers {
   return {
     control: new SharedArrayBuffer(CONTROL_INTS * 4),
-    cardList: new SharedArrayBuffer(cardCount * 4),
-    cardVisited: new SharedArrayBuffer(cardCount),
+    cardVisited: new SharedArrayBuffer((cardCount + 3) & ~3),
     pool: new SharedArrayBuffer(regionCount * 4),
     queue: new SharedArrayBuffer(QUEUE_CAPACITY * 4),
     handoff: new SharedArrayBuffer(MAX_GC_THREADS * ringInts * 4),
@@ -140,7 +143,6 @@ export function evacuationViews(b: EvacuationBuffers): EvacuationShared {
   return {
     buffers: b,
     control: new Int32Array(b.control),
-    cardList: new Int32Array(b.cardList),
     cardVisited: new Uint8Array(b.cardVisited),
     pool: new Int32Array(b.pool),
     queue: new Int32Array(b.queue),

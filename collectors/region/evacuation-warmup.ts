@@ -30,7 +30,7 @@
  */
 import { HEADER_WORDS, LOG_CARD_WORDS, TYPE_SHIFT } from '../../vm-core/layout.js';
 import { REGION_EDEN, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_OLD, RegionTable, RESERVED_WORDS } from '../../vm-core/region-table.js';
-import { SideMetadata } from '../../vm-core/side-metadata.js';
+import { CARD_DIRTY, SideMetadata } from '../../vm-core/side-metadata.js';
 import { TypeRegistry } from '../../vm-core/type-registry.js';
 import { EvacuationClosure } from './evacuation-closure.js';
 import {
@@ -90,7 +90,7 @@ export function warmUpEvacuation(): number {
   const t: WarmTypes = { node, leaf, refs, doubles, sizeOf: (k) => sizes[k] };
   const shared = evacuationViews(newEvacuationBuffers(heapWords >> LOG_CARD_WORDS, REGIONS, WARM_RING_INTS));
   const closure = new EvacuationClosure({
-    words, typeKind: types.kind, typeRefs: types.refs, typeSize: types.sizeWords, elementWords: types.elementWords,
+    words, typeKind: types.kind, typeRefs: types.refs, typeSize: types.sizeWords, elementWords: types.elementWords, leafWords: types.leafWords,
     regionKind: regions.kind, regionTop: regions.top, liveWords: regions.liveWords, inCset: regions.inCset,
     evacFailed: regions.evacFailed, humongousStart: regions.humongousStart, cards: meta.cards, blockOffsets: meta.blockOffsets,
     logRegionWords: LOG_REGION_WORDS,
@@ -177,16 +177,20 @@ export function warmUpEvacuation(): number {
     const oldCards = Math.ceil(old / (1 << LOG_CARD_WORDS));
     const humongousCards = (HEADER_WORDS + HUMONGOUS_SLOTS_USED) >> LOG_CARD_WORDS;
     const firstHumongousCard = humongous >> LOG_CARD_WORDS;
-    let cards = 0;
-    for (let c = 0; c < oldCards; c++) shared.cardList[cards++] = c;
-    for (let c = firstHumongousCard; c < firstHumongousCard + humongousCards; c++) shared.cardList[cards++] = c;
+    // remembered and dirty cards, alternately
     const contCard = (HUMONGOUS_REGION + 1) << (LOG_REGION_WORDS - LOG_CARD_WORDS);
-    for (let c = contCard; c < contCard + humongousCards; c++) shared.cardList[cards++] = c;
-    for (let i = 0; i < cards; i++) shared.cardVisited[shared.cardList[i]] = 1 + (i & 1); // remembered and dirty cards
+    let cards = 0;
+    const mark = (c: number) => {
+      if ((cards++ & 1) === 0) shared.cardVisited[c] = 1;
+      else meta.cards[c] = CARD_DIRTY;
+    };
+    for (let c = 0; c < oldCards; c++) mark(c);
+    for (let c = firstHumongousCard; c < firstHumongousCard + humongousCards; c++) mark(c);
+    for (let c = contCard; c < contCard + humongousCards; c++) mark(c);
     for (let i = 0; i < POOL_REGIONS; i++) shared.pool[i] = 1 + EDEN_REGIONS + i;
     const control = shared.control;
     control.fill(0);
-    control[CARD_COUNT] = cards;
+    control[CARD_COUNT] = meta.cards.length;
     control[CARD_NEXT] = 0;
     control[POOL_COUNT] = round % 8 === 7 ? 1 : POOL_REGIONS;
     control[SURVIVOR_MAX] = 2;

@@ -41,6 +41,7 @@ export function heapViewsFromBuffers(b: HeapBuffers): EvacuationHeapViews {
     typeRefs: types.refs,
     typeSize: types.sizeWords,
     elementWords: types.elementWords,
+    leafWords: types.leafWords,
     regionKind: regions.kind,
     regionTop: regions.top,
     liveWords: regions.liveWords,

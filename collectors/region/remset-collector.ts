@@ -331,9 +331,9 @@ export class RemsetCollector implements Collector {
     evacuation.begin(this.options.generational ? this.tenuringThreshold : 0, this.options.generational ? survivorLimit : 0);
     const remsetEntries = cset.reduce((sum, r) => sum + this.remsets.entryCount(r), 0);
     const remembered = evacuation.gatherCards(cset);
-    const merged = evacuation.mergeDirtyCards(this.queue, remembered);
-    const cards = merged.cards;
-    const refined = merged.dirty;
+    // the queued dirty cards are all dirty in the card table too: the GC threads take them from there
+    const refined = this.queue.length;
+    this.queue.clear();
     events.count('remsetEntries', remsetEntries);
     events.count('cardsRefinedInPause', refined);
     events.phaseEnd('merge-remsets');
@@ -343,7 +343,7 @@ export class RemsetCollector implements Collector {
     evacuation.evacuateRoots(vm.mutators);
     events.emit(EV_ROOTS_TRACED);
     events.phaseEnd('roots');
-    evacuation.scanCards(cards);
+    evacuation.scanCards();
     events.phaseEnd('remset-scan');
     evacuation.drain();
     evacuation.finishCopying();

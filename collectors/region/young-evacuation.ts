@@ -87,6 +87,7 @@ function heapViewsOf(heap: Heap): EvacuationHeapViews {
     typeRefs: heap.types.refs,
     typeSize: heap.types.sizeWords,
     elementWords: heap.types.elementWords,
+    leafWords: heap.types.leafWords,
     regionKind: heap.regions.kind,
     regionTop: heap.regions.top,
     liveWords: heap.regions.liveWords,
@@ -128,13 +129,6 @@ export const TARGET_SURVIVOR_RATIO = 50;
 const WARM_UP_MIN_HEAP_BYTES = 64 << 20;
 let mainThreadWarm = false;
 
-/**
- * A card list is read off the visited bytes when it holds at least one card
- * in this many four-card words (scanning 4 bytes costs about a sixteenth of
- * placing one card by sorting); sparser lists are sorted.
- */
-const DENSE_CARD_LIST_FACTOR = 16;
-
 /** How long a collector of a large heap waits at its creation for the evacuation worker to start and warm up (once per process). */
 const WORKER_START_WAIT_MS = 5_000;
 
@@ -144,8 +138,6 @@ export class RemsetEvacuation {
   private readonly failed: number[] = [];
   private parallel = false;
   private workerSeq = 0;
-  /** The visited bytes read four at a time (the last card count % 4 bytes are read one by one). */
-  private readonly visitedWords: Int32Array;
   work: EvacuationWork = RemsetEvacuation.emptyWork();
 
   constructor(
@@ -157,7 +149,6 @@ export class RemsetEvacuation {
   ) {
     this.shared = evacuationViews(newEvacuationBuffers(heap.heapWords >> LOG_CARD_WORDS, heap.regionCount));
     this.closure = new EvacuationClosure(heapViewsOf(heap), this.shared);
-    this.visitedWords = new Int32Array(this.shared.buffers.cardVisited, 0, this.shared.cardVisited.length >> 2);
     // spawn the worker now (~40 ms, then its JIT warm-up) so that the first pause can use it, and
     // (once per process, for heaps worth it) optimize this thread's copying loops before the first
     // pause while the worker warms up beside it. For such heaps the run then waits for the worker,
@@ -219,12 +210,18 @@ export class RemsetEvacuation {
     this.work.rootsUpdated += updated;
   }
 
-  // ---- remembered cards --------------------------------------------------------------
+  // ---- remembered and dirty cards ----------------------------------------------------
 
-  /** Gathers the distinct cards of the collection set's remembered sets whose regions are not in the collection set. */
+  /**
+   * Marks the cards of the collection set's remembered sets whose regions are
+   * not in the collection set (cardVisited 1); returns how many distinct
+   * cards. The dirty cards need no gathering: the card table holds every one
+   * of them (the barrier dirties a card before it queues it), and the GC
+   * threads take them from there (evacuation-closure.ts, scanCards).
+   */
   gatherCards(cset: readonly number[]): number {
     const regions = this.heap.regions;
-    const { cardVisited: visited, cardList } = this.shared;
+    const visited = this.shared.cardVisited;
     const log = this.heap.logRegionWords - LOG_CARD_WORDS;
     let n = 0;
     let scratch: Int32Array = new Int32Array(256);
@@ -236,50 +233,23 @@ export class RemsetEvacuation {
         const source = card >> log;
         if (visited[card] !== 0 || regions.inCset[source] !== 0 || regions.kind[source] === REGION_FREE) continue;
         visited[card] = 1;
-        cardList[n++] = card;
+        n++;
       }
     }
     return n;
   }
 
   /**
-   * Merges the dirty cards still queued into the card list (G1's "merge heap
-   * roots"): instead of being refined and then scanned, each is scanned once,
-   * with refinement's duty as well (recording slots into tracked regions that
-   * are not being collected). Returns the number of dirty cards taken.
+   * Scans the remembered and the dirty cards (G1's "merge heap roots" then
+   * "scan heap roots": the queued dirty cards are not refined first, each is
+   * scanned once, with refinement's duty as well); in a parallel pause the
+   * worker starts here and claims card ranges beside this thread. The cards
+   * are claimed in address order: neighbouring cards share pages and the
+   * hardware prefetcher follows.
    */
-  mergeDirtyCards(queue: DirtyCardQueue, count: number): { cards: number; dirty: number } {
-    const heap = this.heap;
-    const regions = heap.regions;
-    const cardTable = heap.meta.cards;
-    const { cardVisited: visited, cardList } = this.shared;
-    const log = heap.logRegionWords - LOG_CARD_WORDS;
-    const kinds = regions.kind;
-    const inCset = regions.inCset;
-    let n = count;
-    let dirty = 0;
-    for (let card = queue.pop(); card >= 0; card = queue.pop()) {
-      dirty++;
-      const r = card >> log;
-      const kind = kinds[r];
-      if (kind === REGION_EDEN || kind === REGION_SURVIVOR) { cardTable[card] = CARD_YOUNG; continue; }
-      cardTable[card] = CARD_CLEAN;
-      if (kind === REGION_FREE || inCset[r] !== 0) continue;
-      if (visited[card] === 0) cardList[n++] = card;
-      visited[card] = 2;
-    }
-    return { cards: n, dirty };
-  }
-
-  /**
-   * Scans the gathered cards (in address order: neighbouring cards share pages
-   * and the hardware prefetcher follows); in a parallel pause the worker
-   * starts here and claims cards beside this thread.
-   */
-  scanCards(count: number): void {
+  scanCards(): void {
     const control = this.shared.control;
-    this.listCardsInAddressOrder(count);
-    control[CARD_COUNT] = count;
+    control[CARD_COUNT] = this.heap.meta.cards.length;
     control[CARD_NEXT] = 0;
     if (this.parallel) this.workerSeq = EvacuationWorker.get()?.start() ?? 0;
     if (this.parallel && this.workerSeq === 0) throw new Error('parallel evacuation: the worker became unavailable');
@@ -289,27 +259,6 @@ export class RemsetEvacuation {
       this.closure.abort(); // the worker stops waiting for this thread
       throw e;
     }
-  }
-
-  /**
-   * Puts the pause's cards in address order. A dense card list is read off
-   * the visited bytes (a counting sort over card indices: one pass over the
-   * bytes, four at a time, skipping unvisited words: about 0.2 ms for 512 MiB
-   * of heap); a sparse one is sorted (about n log n; 75,000 cards took 3.5 ms,
-   * all of it before the worker could start).
-   */
-  private listCardsInAddressOrder(count: number): void {
-    const { cardList, cardVisited } = this.shared;
-    const visitedWords = this.visitedWords;
-    if (count * DENSE_CARD_LIST_FACTOR < visitedWords.length) {
-      cardList.subarray(0, count).sort();
-      return;
-    }
-    let n = listVisitedWords(visitedWords, cardVisited, cardList);
-    for (let card = visitedWords.length << 2; card < cardVisited.length; card++) {
-      if (cardVisited[card] !== 0) cardList[n++] = card;
-    }
-    if (n !== count) throw new Error(`evacuation: ${count} cards gathered but ${n} marked visited`);
   }
 
   /** Completes the closure (with the worker, until both are idle) and merges the threads' results. */
@@ -421,23 +370,4 @@ export class RemsetEvacuation {
       }
     }
   }
-}
-
-/**
- * Lists the visited cards of the whole four-card words in address order;
- * returns how many. (A function of its own: the loop is compiled on stack
- * replacement, and code after it in the same function would run without
- * type feedback and deoptimize at every pause.)
- */
-function listVisitedWords(visitedWords: Int32Array, visited: Uint8Array, cardList: Int32Array): number {
-  let n = 0;
-  for (let w = 0; w < visitedWords.length; w++) {
-    if (visitedWords[w] === 0) continue;
-    const card = w << 2;
-    if (visited[card] !== 0) cardList[n++] = card;
-    if (visited[card + 1] !== 0) cardList[n++] = card + 1;
-    if (visited[card + 2] !== 0) cardList[n++] = card + 2;
-    if (visited[card + 3] !== 0) cardList[n++] = card + 3;
-  }
-  return n;
 }
