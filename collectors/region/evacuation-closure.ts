@@ -60,7 +60,7 @@ import * as sideMetadata from '../../vm-core/side-metadata.js';
 import * as typeRegistry from '../../vm-core/type-registry.js';
 import {
   ABORT, CARD_CHUNK, CARD_COUNT, CARD_NEXT, CLAIM_CARDS, type EvacuationShared, HANDOFF_HEAD, HANDOFF_TAIL, IDLE, NAP, POOL_COUNT,
-  MAX_GC_THREADS, POOL_NEXT, Q_LOCK, Q_SIZE, QUEUE_CAPACITY, SURVIVOR_CLAIMED, SURVIVOR_MAX, TARGET_CANDIDATE, TARGET_IN_CSET, TARGET_TRACKED,
+  MAX_GC_THREADS, POOL_NEXT, Q_LOCK, Q_SIZE, QUEUE_CAPACITY, SURVIVOR_CLAIMED, SURVIVOR_MAX, TARGET_CANDIDATE, TARGET_IN_CSET, TARGET_NEW_SURVIVOR, TARGET_TRACKED,
   TENURING, THREADS, type ThreadResult, WAKES,
 } from './evacuation-shared.js';
 
@@ -136,6 +136,7 @@ export class EvacuationClosure {
   /** Ints in each thread's ring (a power of two: the buffer holds one ring per thread). */
   private readonly ringInts: number;
   private readonly youngSource: Uint8Array;
+  private readonly cardSource: Uint8Array;
   private readonly candidate: Uint8Array;
   private readonly slotTarget: Uint8Array;
 
@@ -182,6 +183,11 @@ export class EvacuationClosure {
   wordsPromoted = 0;
   failedObjects = 0;
   cardsScanned = 0;
+  /** Dirty cards this thread took from the card table, and cards it dirtied again (remember). */
+  dirtyCardsTaken = 0;
+  cardsRedirtied = 0;
+  /** The cards this thread dirtied again (cardsRedirtied of them). */
+  private redirtied = new Int32Array(1 << 8);
   slotsHandedOver = 0;
   // where this thread's time went (HotSpot's per-worker "Scan Heap Roots" / "Object Copy" split:
   // copying done while scanning cards, i.e. trimming the stack, counts as copying)
@@ -215,6 +221,7 @@ export class EvacuationClosure {
     this.ringInts = shared.handoff.length / MAX_GC_THREADS;
     this.youngSource = shared.youngSource;
     this.candidate = shared.humongousCandidate;
+    this.cardSource = shared.cardSource;
     this.slotTarget = shared.slotTarget;
     this.humongousStart = heap.humongousStart;
   }
@@ -243,6 +250,8 @@ export class EvacuationClosure {
     this.wordsPromoted = 0;
     this.failedObjects = 0;
     this.cardsScanned = 0;
+    this.dirtyCardsTaken = 0;
+    this.cardsRedirtied = 0;
     this.slotsHandedOver = 0;
     this.cardScanMs = 0;
     this.copyMs = 0;
@@ -308,8 +317,7 @@ export class EvacuationClosure {
     const tableWords = this.cardWords;
     const chunk = this.chunkCards;
     const chunkDirty = this.chunkDirty;
-    const inCset = this.inCset;
-    const kinds = this.regionKind;
+    const cardSource = this.cardSource;
     const cardsLog = this.logRegionWords - LOG_CARD_WORDS;
     let n = 0;
     for (;;) {
@@ -319,12 +327,13 @@ export class EvacuationClosure {
       const stop = start + CLAIM_CARDS < count ? start + CLAIM_CARDS : count;
       let c = start;
       while (c < stop) {
-        // region by region: free and collection-set regions are skipped whole (nothing is remembered there,
-        // and their cards are reset when they are freed or retained)
+        // region by region: regions free or in the collection set when the pause began are skipped whole
+        // (nothing is remembered there; their cards are reset when they are freed or retained; and a
+        // copy destination's cards dirtied during the pause wait for the next one: see cardSource)
         const region = c >> cardsLog;
         const regionEnd = (region + 1) << cardsLog;
         const end = regionEnd < stop ? regionEnd : stop;
-        if (inCset[region] !== 0 || kinds[region] === REGION_FREE) {
+        if (cardSource[region] === 0) {
           c = end;
           continue;
         }
@@ -340,7 +349,10 @@ export class EvacuationClosure {
           const dirty = table[c] === CARD_DIRTY;
           if (dirty || visited[c] !== 0) {
             visited[c] = 0;
-            if (dirty) table[c] = CARD_CLEAN;
+            if (dirty) {
+              table[c] = CARD_CLEAN;
+              this.dirtyCardsTaken++;
+            }
             chunk[n] = c;
             chunkDirty[n++] = dirty ? 1 : 0;
             if (n === CARD_CHUNK) {
@@ -445,7 +457,7 @@ export class EvacuationClosure {
               }
             } else if (r !== region) {
               if ((f & TARGET_CANDIDATE) !== 0) this.clearCandidate(r);
-              if (refines && (f & TARGET_TRACKED) !== 0) this.addPair(r, card);
+              if (refines && (f & TARGET_TRACKED) !== 0) this.remember(r, card, region);
             }
           }
         }
@@ -492,7 +504,7 @@ export class EvacuationClosure {
         }
       } else if (r !== startRegion) {
         if ((f & TARGET_CANDIDATE) !== 0) this.clearCandidate(r);
-        if (refines && (f & TARGET_TRACKED) !== 0) this.addPair(r, card);
+        if (refines && (f & TARGET_TRACKED) !== 0) this.remember(r, card, startRegion);
       }
     }
   }
@@ -545,7 +557,7 @@ export class EvacuationClosure {
             continue;
           }
           if ((f & TARGET_CANDIDATE) !== 0) this.clearCandidate(r);
-          if (recordsRemset && r !== source && (f & TARGET_TRACKED) !== 0) this.addPair(r, s >> LOG_CARD_WORDS);
+          if (recordsRemset && r !== source && (f & TARGET_TRACKED) !== 0) this.remember(r, s >> LOG_CARD_WORDS, source);
         }
       }
       if (this.pendingCount !== 0) {
@@ -755,7 +767,7 @@ export class EvacuationClosure {
       const target = moved >> log;
       const source = slot >> log;
       if (target !== source && (slotTarget[target] & TARGET_TRACKED) !== 0 && (youngSource[source] === 0 || evacFailed[source] !== 0)) {
-        this.addPair(target, slot >> LOG_CARD_WORDS);
+        this.remember(target, slot >> LOG_CARD_WORDS, source);
       }
     }
   }
@@ -853,7 +865,7 @@ export class EvacuationClosure {
     this.regionTop[r] = bottom;
     this.liveWords[r] = 0;
     this.youngSource[r] = survivor ? 1 : 0;
-    if (survivor) this.slotTarget[r] |= TARGET_TRACKED;
+    if (survivor) this.slotTarget[r] |= TARGET_TRACKED | TARGET_NEW_SURVIVOR;
     const cardsLog = this.logRegionWords - LOG_CARD_WORDS;
     this.cards.fill(survivor ? CARD_YOUNG : CARD_CLEAN, r << cardsLog, (r + 1) << cardsLog);
     if (this.claimedCount + 2 > this.claimed.length) this.claimed = grow(this.claimed);
@@ -904,6 +916,30 @@ export class EvacuationClosure {
     this.slotTarget[r] &= ~TARGET_CANDIDATE;
   }
 
+  /**
+   * A slot on `card` (in region `source`) points into tracked region
+   * `target`, which must know. A survivor region made in this pause is in
+   * the next pause's collection set, whose GC threads scan every dirty card:
+   * the card is dirtied again (G1's "redirty cards" after evacuation), with a
+   * byte store, on this thread, and queued for refinement after the pause;
+   * the next pause scans it if refinement has not. Any other target
+   * (a humongous object, an old candidate), or a slot in a region whose
+   * evacuation failed (its cards are cleaned when it is retained), gets an
+   * entry in its remembered set (the mutator thread adds them after the
+   * copying).
+   */
+  private remember(target: number, card: number, source: number): void {
+    if ((this.slotTarget[target] & TARGET_NEW_SURVIVOR) !== 0 && this.evacFailed[source] === 0) {
+      if (this.cards[card] !== CARD_DIRTY) {
+        this.cards[card] = CARD_DIRTY;
+        if (this.cardsRedirtied === this.redirtied.length) this.redirtied = grow(this.redirtied);
+        this.redirtied[this.cardsRedirtied++] = card;
+      }
+    } else {
+      this.addPair(target, card);
+    }
+  }
+
   private addPair(target: number, card: number): void {
     const n = this.pairCount;
     if (n > 0 && this.pairs[n - 1] === card && this.pairs[n - 2] === target) return;
@@ -930,6 +966,9 @@ export class EvacuationClosure {
       wordsPromoted: this.wordsPromoted,
       failedObjects: this.failedObjects,
       cardsScanned: this.cardsScanned,
+      dirtyCardsTaken: this.dirtyCardsTaken,
+      cardsRedirtied: this.cardsRedirtied,
+      redirtied: this.redirtied.subarray(0, this.cardsRedirtied),
       slotsHandedOver: this.slotsHandedOver,
       cardScanMs: this.cardScanMs,
       copyMs: this.copyMs,

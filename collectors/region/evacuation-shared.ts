@@ -28,8 +28,12 @@
  *   handoff    Int32Array(2 × ring ints)        thread t's ring of (slot, referent) pairs for the other
  *                                               thread at t × ring ints: pairs [HEAD t, TAIL t) mod capacity
  *   youngSource, humongousCandidate             Uint8Array(regions): per-region flags of the pause
+ *   cardSource Uint8Array(regions)              1 = a region whose remembered and dirty cards the pause scans:
+ *                                               one in use and not in the collection set when the pause
+ *                                               began (so no copy destination: cards dirtied there during
+ *                                               the pause wait for the next one)
  *   slotTarget Uint8Array(regions)              what a slot pointing into region r asks for, in one load:
- *                                               TARGET_IN_CSET | TARGET_CANDIDATE | TARGET_TRACKED
+ *                                               TARGET_IN_CSET | TARGET_CANDIDATE | TARGET_TRACKED | TARGET_NEW_SURVIVOR
  *   error      SharedArrayBuffer(ERROR_BYTES)   the worker's last error message
  */
 
@@ -73,6 +77,8 @@ export const STATE_FAILED = 2;
 export const TARGET_IN_CSET = 1;
 export const TARGET_CANDIDATE = 2;
 export const TARGET_TRACKED = 4;
+/** slotTarget bit: a survivor region claimed in this pause (a slot into it dirties its card again: see EvacuationClosure.remember). */
+export const TARGET_NEW_SURVIVOR = 8;
 
 /**
  * Fills slotTarget from the collection set, the candidates and the regions
@@ -108,6 +114,7 @@ export interface EvacuationBuffers {
   handoff: SharedArrayBuffer;
   youngSource: SharedArrayBuffer;
   humongousCandidate: SharedArrayBuffer;
+  cardSource: SharedArrayBuffer;
   slotTarget: SharedArrayBuffer;
   error: SharedArrayBuffer;
 }
@@ -121,6 +128,7 @@ export interface EvacuationShared {
   handoff: Int32Array;
   youngSource: Uint8Array;
   humongousCandidate: Uint8Array;
+  cardSource: Uint8Array;
   slotTarget: Uint8Array;
 }
 
@@ -134,6 +142,7 @@ export function newEvacuationBuffers(cardCount: number, regionCount: number, rin
     handoff: new SharedArrayBuffer(MAX_GC_THREADS * ringInts * 4),
     youngSource: new SharedArrayBuffer(regionCount),
     humongousCandidate: new SharedArrayBuffer(regionCount),
+    cardSource: new SharedArrayBuffer(regionCount),
     slotTarget: new SharedArrayBuffer(regionCount),
     error: new SharedArrayBuffer(ERROR_BYTES),
   };
@@ -149,6 +158,7 @@ export function evacuationViews(b: EvacuationBuffers): EvacuationShared {
     handoff: new Int32Array(b.handoff),
     youngSource: new Uint8Array(b.youngSource),
     humongousCandidate: new Uint8Array(b.humongousCandidate),
+    cardSource: new Uint8Array(b.cardSource),
     slotTarget: new Uint8Array(b.slotTarget),
   };
 }
@@ -173,6 +183,10 @@ export interface ThreadResult {
   wordsPromoted: number;
   failedObjects: number;
   cardsScanned: number;
+  /** Dirty cards taken from the card table (scanned with refinement's duty). */
+  dirtyCardsTaken: number;
+  /** Cards dirtied again because a slot there points into a survivor region made in this pause. */
+  cardsRedirtied: number;
   /** Slots this thread handed to the other thread (their referents are the other's to copy). */
   slotsHandedOver: number;
   /** Time this thread spent scanning cards (copying excluded) and copying/scanning copies (idle waits excluded). */
@@ -184,4 +198,6 @@ export interface ThreadResult {
   claimed: Int32Array;
   /** Remembered-set entries to add: target region, card, target region, card, ... */
   pairs: Int32Array;
+  /** The cards dirtied again (cardsRedirtied of them): the mutator thread queues them for refinement. */
+  redirtied: Int32Array;
 }

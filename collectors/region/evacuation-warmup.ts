@@ -29,7 +29,7 @@
  * run here too.
  */
 import { HEADER_WORDS, LOG_CARD_WORDS, TYPE_SHIFT } from '../../vm-core/layout.js';
-import { REGION_EDEN, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_OLD, RegionTable, RESERVED_WORDS } from '../../vm-core/region-table.js';
+import { REGION_EDEN, REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_OLD, RegionTable, RESERVED_WORDS } from '../../vm-core/region-table.js';
 import { CARD_DIRTY, SideMetadata } from '../../vm-core/side-metadata.js';
 import { TypeRegistry } from '../../vm-core/type-registry.js';
 import { EvacuationClosure } from './evacuation-closure.js';
@@ -174,6 +174,7 @@ export function warmUpEvacuation(): number {
     shared.humongousCandidate.fill(0);
     shared.humongousCandidate[HUMONGOUS_REGION] = 1;
     computeSlotTargets(shared, regions.inCset, tracked, REGIONS);
+    for (let r = 0; r < REGIONS; r++) shared.cardSource[r] = regions.kind[r] !== REGION_FREE && regions.inCset[r] === 0 ? 1 : 0;
     const oldCards = Math.ceil(old / (1 << LOG_CARD_WORDS));
     const humongousCards = (HEADER_WORDS + HUMONGOUS_SLOTS_USED) >> LOG_CARD_WORDS;
     const firstHumongousCard = humongous >> LOG_CARD_WORDS;

@@ -104,7 +104,7 @@ function main(data: WorkerData): void {
         // invalidates V8's ArrayBufferDetaching protector, which deoptimizes every function that
         // indexes a typed array and recompiles each with a detach check on every access
         const result = closure.result();
-        data.port.postMessage({ seq, result: { ...result, pairs: result.pairs.slice(), claimed: result.claimed.slice() } });
+        data.port.postMessage({ seq, result: { ...result, pairs: result.pairs.slice(), claimed: result.claimed.slice(), redirtied: result.redirtied.slice() } });
       }
     } catch (e) {
       closure?.abort();

@@ -332,10 +332,8 @@ export class RemsetCollector implements Collector {
     const remsetEntries = cset.reduce((sum, r) => sum + this.remsets.entryCount(r), 0);
     const remembered = evacuation.gatherCards(cset);
     // the queued dirty cards are all dirty in the card table too: the GC threads take them from there
-    const refined = this.queue.length;
     this.queue.clear();
     events.count('remsetEntries', remsetEntries);
-    events.count('cardsRefinedInPause', refined);
     events.phaseEnd('merge-remsets');
     const tMerged = performance.now();
 
@@ -345,7 +343,7 @@ export class RemsetCollector implements Collector {
     events.phaseEnd('roots');
     evacuation.scanCards();
     events.phaseEnd('remset-scan');
-    evacuation.drain();
+    evacuation.drain(this.queue);
     evacuation.finishCopying();
     events.emit(EV_HEAP_TRACED);
     events.phaseEnd('copy');
@@ -368,6 +366,8 @@ export class RemsetCollector implements Collector {
     const work = evacuation.work;
     events.phaseEnd('other');
     events.count('cardsScanned', work.cardsScanned);
+    events.count('cardsRefinedInPause', work.dirtyCardsTaken);
+    events.count('cardsRedirtied', work.cardsRedirtied);
     events.count('objectsCopied', work.objectsCopied);
     events.count('gcThreads', work.threads);
     if (work.threads > 1) {

@@ -48,7 +48,7 @@ import type { RememberedSets } from './remembered-sets.js';
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
 const { LOG_CARD_WORDS, STATE_MASK, STATE_SELF_FORWARDED } = layout;
 const { REGION_EDEN, REGION_FREE, REGION_HUMONGOUS_START, REGION_OLD, REGION_SURVIVOR } = regionTable;
-const { CARD_CLEAN, CARD_YOUNG } = sideMetadata;
+const { CARD_CLEAN } = sideMetadata;
 
 export interface EvacuationWork {
   objectsCopied: number;
@@ -57,6 +57,10 @@ export interface EvacuationWork {
   failedObjects: number;
   failedRegions: number;
   cardsScanned: number;
+  /** Dirty cards the threads took from the card table (the queued ones, and those dirtied again in the last pause). */
+  dirtyCardsTaken: number;
+  /** Cards dirtied again in this pause (slots into its new survivor regions): the next pause scans them. */
+  cardsRedirtied: number;
   rootsUpdated: number;
   survivorRegions: number;
   humongousReclaimed: number;
@@ -165,7 +169,7 @@ export class RemsetEvacuation {
   }
 
   static emptyWork(): EvacuationWork {
-    return { objectsCopied: 0, wordsCopied: 0, wordsPromoted: 0, failedObjects: 0, failedRegions: 0, cardsScanned: 0, rootsUpdated: 0, survivorRegions: 0, humongousReclaimed: 0, threads: 1, workerObjectsCopied: 0, slotsHandedOver: 0, cardScanThreadMs: 0, copyThreadMs: 0, survivorWordsByAge: new Float64Array(16) };
+    return { objectsCopied: 0, wordsCopied: 0, wordsPromoted: 0, failedObjects: 0, failedRegions: 0, cardsScanned: 0, dirtyCardsTaken: 0, cardsRedirtied: 0, rootsUpdated: 0, survivorRegions: 0, humongousReclaimed: 0, threads: 1, workerObjectsCopied: 0, slotsHandedOver: 0, cardScanThreadMs: 0, copyThreadMs: 0, survivorWordsByAge: new Float64Array(16) };
   }
 
   /**
@@ -178,12 +182,13 @@ export class RemsetEvacuation {
     this.failed.length = 0;
     const heap = this.heap;
     const regions = heap.regions;
-    const { control, youngSource, humongousCandidate, pool } = this.shared;
+    const { control, youngSource, humongousCandidate, cardSource, pool } = this.shared;
     let csetWords = 0;
     for (let r = 0; r < heap.regionCount; r++) {
       const kind = regions.kind[r];
       youngSource[r] = kind === REGION_EDEN || kind === REGION_SURVIVOR ? 1 : 0;
       humongousCandidate[r] = kind === REGION_HUMONGOUS_START && this.remsets.isEmpty(r) ? 1 : 0;
+      cardSource[r] = kind !== REGION_FREE && regions.inCset[r] === 0 ? 1 : 0;
       if (regions.inCset[r] !== 0) csetWords += regions.top[r] - regions.bottom(r);
     }
     computeSlotTargets(this.shared, regions.inCset, this.remsets.tracked, heap.regionCount);
@@ -261,8 +266,11 @@ export class RemsetEvacuation {
     }
   }
 
-  /** Completes the closure (with the worker, until both are idle) and merges the threads' results. */
-  drain(): void {
+  /**
+   * Completes the closure (with the worker, until both are idle) and merges
+   * the threads' results; the cards they dirtied again go on `refinementQueue`.
+   */
+  drain(refinementQueue: DirtyCardQueue): void {
     const closure = this.closure;
     try {
       closure.finish();
@@ -282,6 +290,7 @@ export class RemsetEvacuation {
     for (const result of results) {
       const pairs = result.pairs;
       for (let i = 0; i < pairs.length; i += 2) this.remsets.add(pairs[i], pairs[i + 1]);
+      refinementQueue.push(result.redirtied, result.redirtied.length);
     }
     const { control, pool } = this.shared;
     const heap = this.heap;
@@ -300,6 +309,8 @@ export class RemsetEvacuation {
     work.wordsPromoted += result.wordsPromoted;
     work.failedObjects += result.failedObjects;
     work.cardsScanned += result.cardsScanned;
+    work.dirtyCardsTaken += result.dirtyCardsTaken;
+    work.cardsRedirtied += result.cardsRedirtied;
     work.slotsHandedOver += result.slotsHandedOver;
     work.cardScanThreadMs += result.cardScanMs;
     work.copyThreadMs += result.copyMs;
