@@ -11,10 +11,12 @@
  *         chosen by a predictor (g1-analytics.ts, g1-policy.ts).
  *
  * Phases of an evacuation pause (young-evacuation.ts):
- *   refinement      dirty cards still queued are refined into remembered sets
- *   merge-remsets   the collection set's remembered cards are gathered
+ *   merge-remsets   the collection set's remembered cards are marked beside the
+ *                   dirty ones of the card table (the queue of dirty cards is dropped:
+ *                   the card table holds every one)
  *   roots           root slots into the collection set are evacuated
- *   remset-scan     remembered cards are scanned, their slots evacuated and updated
+ *   remset-scan     remembered and dirty cards are scanned (a dirty one also refined),
+ *                   their slots evacuated and updated
  *   copy            copied objects are scanned until the closure is complete
  *   other           failed regions retained, regions freed, humongous reclaimed
  *
@@ -324,7 +326,7 @@ export class RemsetCollector implements Collector {
       events.count('pauseGoalMs', this.options.pauseGoalMs);
     }
 
-    // merge the collection set's remembered sets and the dirty cards still queued
+    // merge the collection set's remembered sets with the dirty cards (in the card table)
     const tRefine = performance.now();
     const evacuation = this.evacuation;
     const survivorLimit = Math.max(1, Math.ceil(this.edenTargetRegions / this.options.survivorRatio));

@@ -5,7 +5,8 @@
  * the next pause, i.e. its slot's card is
  *
  *   - in the target region's remembered set, or
- *   - DIRTY: the barrier dirtied it and it is still queued for refinement.
+ *   - DIRTY: the barrier dirtied it, or the last evacuation dirtied it again,
+ *     and it waits for refinement (the next pause scans every dirty card).
  *
  * Walked: every object (live or dead, unless `isLive` is given) of every used
  * region whose kind is not eden/survivor (young sources are exempt: young

@@ -5,22 +5,27 @@
  *
  *   1. the mutators' root slots,
  *   2. the cards of the collection-set regions' remembered sets, and
- *   3. the dirty cards not yet refined (refined at the start of the pause),
+ *   3. the dirty cards not yet refined (the card table holds them all),
  *
- * (dirty cards are merged with the remembered cards and scanned once), and the
- * closure is completed by scanning every copied object. Every slot that
- * pointed into the collection set is updated as it is visited; slots of
- * non-young objects that now point into a tracked region of another region are
- * recorded in that region's remembered set, so remembered sets stay complete
- * across the pause.
+ * (G1's "merge heap roots": the remembered cards are marked beside the dirty
+ * ones, and the GC threads scan the card table once, each card once, a dirty
+ * card with refinement's duty as well), and the closure is completed by
+ * scanning every copied object. Every slot that pointed into the collection
+ * set is updated as it is visited; slots of non-young objects that now point
+ * into a tracked region of another region are remembered, so the remembered
+ * cards stay complete across the pause: a card with a slot into a survivor
+ * region made by this pause is dirtied again and queued (G1's "redirty
+ * cards"; the next pause's collection set holds that survivor), any other
+ * target gets a remembered-set entry.
  *
  * This file runs the pause on the mutator thread's side: it prepares the
- * shared pause state (evacuation-shared.ts: card list in address order, pool
- * of free regions for the copies, per-region flags), does the roots, runs its
+ * shared pause state (evacuation-shared.ts: remembered-card marks, pool of
+ * free regions for the copies, per-region flags), does the roots, runs its
  * EvacuationClosure (evacuation-closure.ts: the copying itself) beside the
  * evacuation worker's when the pause is parallel (evacuation-threads.ts), and
  * afterwards merges what the threads did: destination regions claimed,
- * remembered-set entries, counters, failed regions, unused pool regions.
+ * remembered-set entries, cards dirtied again, counters, failed regions,
+ * unused pool regions.
  *
  *   parallel:  gcThreads > 1, the worker is up, and the collection set holds
  *              at least parallelMinWords (a small pause is not worth the hand-off)
