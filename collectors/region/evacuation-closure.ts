@@ -809,7 +809,16 @@ export class EvacuationClosure {
       else to = this.allocateSlow(false, size);
       if (to === 0) return this.failInPlace(obj, header);
     }
-    if (size <= SMALL_COPY_WORDS) {
+    if (size === 4) {
+      // the commonest size (a struct of one or two words: lru-cache's values and keys), without the
+      // loop's data-dependent exit branch (young-rates bench, 1 thread: 39.5 -> 38.3 ns per object)
+      const w1 = words[obj + 1];
+      const w2 = words[obj + 2];
+      const w3 = words[obj + 3];
+      words[to + 1] = w1;
+      words[to + 2] = w2;
+      words[to + 3] = w3;
+    } else if (size <= SMALL_COPY_WORDS) {
       for (let i = 1; i < size; i++) words[to + i] = words[obj + i];
     } else {
       words.copyWithin(to + 1, obj + 1, obj + size);
