@@ -36,6 +36,8 @@
  *                                               TARGET_IN_CSET | TARGET_CANDIDATE | TARGET_TRACKED | TARGET_NEW_SURVIVOR
  *   error      SharedArrayBuffer(ERROR_BYTES)   the worker's last error message
  */
+import { REGION_FREE } from '../../vm-core/region-table.js';
+
 
 export const CMD = 0;
 /** In a heap's control buffer word 0 stays 0: idle GC threads nap on it (Atomics.wait with a timeout). */
@@ -92,6 +94,17 @@ export function computeSlotTargets(shared: EvacuationShared, inCset: Uint8Array,
   for (let r = 0; r < regionCount; r++) {
     slotTarget[r] = (inCset[r] !== 0 ? TARGET_IN_CSET : 0) | (humongousCandidate[r] !== 0 ? TARGET_CANDIDATE : 0) | (tracked[r] !== 0 ? TARGET_TRACKED : 0);
   }
+}
+
+/**
+ * Fills cardSource at the start of a pause, before any GC thread runs: a
+ * region in use and not in the collection set is one whose remembered and
+ * dirty cards the pause scans (a region claimed as a copy destination later
+ * in the pause is not, whatever its kind by then).
+ */
+export function computeCardSources(shared: EvacuationShared, kind: Uint8Array, inCset: Uint8Array, regionCount: number): void {
+  const { cardSource } = shared;
+  for (let r = 0; r < regionCount; r++) cardSource[r] = kind[r] !== REGION_FREE && inCset[r] === 0 ? 1 : 0;
 }
 
 /** Card indices a thread claims at once (a multiple of 4: the tables are read four cards at a time). */

@@ -29,12 +29,12 @@
  * run here too.
  */
 import { HEADER_WORDS, LOG_CARD_WORDS, TYPE_SHIFT } from '../../vm-core/layout.js';
-import { REGION_EDEN, REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_OLD, RegionTable, RESERVED_WORDS } from '../../vm-core/region-table.js';
+import { REGION_EDEN, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_OLD, RegionTable, RESERVED_WORDS } from '../../vm-core/region-table.js';
 import { CARD_DIRTY, SideMetadata } from '../../vm-core/side-metadata.js';
 import { TypeRegistry } from '../../vm-core/type-registry.js';
 import { EvacuationClosure } from './evacuation-closure.js';
 import {
-  CARD_COUNT, CARD_NEXT, computeSlotTargets, evacuationViews, IDLE, newEvacuationBuffers, POOL_COUNT, SURVIVOR_MAX, TENURING, THREADS,
+  CARD_COUNT, CARD_NEXT, computeCardSources, computeSlotTargets, evacuationViews, IDLE, newEvacuationBuffers, POOL_COUNT, SURVIVOR_MAX, TENURING, THREADS,
 } from './evacuation-shared.js';
 
 const LOG_REGION_WORDS = 14; // 64 KiB regions
@@ -91,7 +91,7 @@ export function warmUpEvacuation(): number {
   const shared = evacuationViews(newEvacuationBuffers(heapWords >> LOG_CARD_WORDS, REGIONS, WARM_RING_INTS));
   const closure = new EvacuationClosure({
     words, typeKind: types.kind, typeRefs: types.refs, typeSize: types.sizeWords, elementWords: types.elementWords, leafWords: types.leafWords,
-    regionKind: regions.kind, regionTop: regions.top, liveWords: regions.liveWords, inCset: regions.inCset,
+    regionKind: regions.kind, regionTop: regions.top, liveWords: regions.liveWords,
     evacFailed: regions.evacFailed, humongousStart: regions.humongousStart, cards: meta.cards, blockOffsets: meta.blockOffsets,
     logRegionWords: LOG_REGION_WORDS,
   }, shared);
@@ -174,7 +174,7 @@ export function warmUpEvacuation(): number {
     shared.humongousCandidate.fill(0);
     shared.humongousCandidate[HUMONGOUS_REGION] = 1;
     computeSlotTargets(shared, regions.inCset, tracked, REGIONS);
-    for (let r = 0; r < REGIONS; r++) shared.cardSource[r] = regions.kind[r] !== REGION_FREE && regions.inCset[r] === 0 ? 1 : 0;
+    computeCardSources(shared, regions.kind, regions.inCset, REGIONS);
     const oldCards = Math.ceil(old / (1 << LOG_CARD_WORDS));
     const humongousCards = (HEADER_WORDS + HUMONGOUS_SLOTS_USED) >> LOG_CARD_WORDS;
     const firstHumongousCard = humongous >> LOG_CARD_WORDS;

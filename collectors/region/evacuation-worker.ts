@@ -45,7 +45,6 @@ export function heapViewsFromBuffers(b: HeapBuffers): EvacuationHeapViews {
     regionKind: regions.kind,
     regionTop: regions.top,
     liveWords: regions.liveWords,
-    inCset: regions.inCset,
     evacFailed: regions.evacFailed,
     humongousStart: regions.humongousStart,
     cards: meta.cards,

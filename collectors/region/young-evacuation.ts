@@ -42,7 +42,7 @@ import * as sideMetadata from '../../vm-core/side-metadata.js';
 import type { DirtyCardQueue } from './dirty-card-queue.js';
 import { EvacuationClosure, type EvacuationHeapViews } from './evacuation-closure.js';
 import {
-  CARD_COUNT, CARD_NEXT, computeSlotTargets, evacuationViews, type EvacuationShared, newEvacuationBuffers, POOL_COUNT, POOL_NEXT, SURVIVOR_MAX,
+  CARD_COUNT, CARD_NEXT, computeCardSources, computeSlotTargets, evacuationViews, type EvacuationShared, newEvacuationBuffers, POOL_COUNT, POOL_NEXT, SURVIVOR_MAX,
   TENURING, THREADS,
   type ThreadResult,
 } from './evacuation-shared.js';
@@ -52,7 +52,7 @@ import type { RememberedSets } from './remembered-sets.js';
 
 // Module-local copies of shared constants: read once here, not through an import binding on every use (see layout.ts).
 const { LOG_CARD_WORDS, STATE_MASK, STATE_SELF_FORWARDED } = layout;
-const { REGION_EDEN, REGION_FREE, REGION_HUMONGOUS_START, REGION_OLD, REGION_SURVIVOR } = regionTable;
+const { REGION_EDEN, REGION_HUMONGOUS_START, REGION_OLD, REGION_SURVIVOR } = regionTable;
 const { CARD_CLEAN } = sideMetadata;
 
 export interface EvacuationWork {
@@ -100,7 +100,6 @@ function heapViewsOf(heap: Heap): EvacuationHeapViews {
     regionKind: heap.regions.kind,
     regionTop: heap.regions.top,
     liveWords: heap.regions.liveWords,
-    inCset: heap.regions.inCset,
     evacFailed: heap.regions.evacFailed,
     humongousStart: heap.regions.humongousStart,
     cards: heap.meta.cards,
@@ -187,16 +186,16 @@ export class RemsetEvacuation {
     this.failed.length = 0;
     const heap = this.heap;
     const regions = heap.regions;
-    const { control, youngSource, humongousCandidate, cardSource, pool } = this.shared;
+    const { control, youngSource, humongousCandidate, pool } = this.shared;
     let csetWords = 0;
     for (let r = 0; r < heap.regionCount; r++) {
       const kind = regions.kind[r];
       youngSource[r] = kind === REGION_EDEN || kind === REGION_SURVIVOR ? 1 : 0;
       humongousCandidate[r] = kind === REGION_HUMONGOUS_START && this.remsets.isEmpty(r) ? 1 : 0;
-      cardSource[r] = kind !== REGION_FREE && regions.inCset[r] === 0 ? 1 : 0;
       if (regions.inCset[r] !== 0) csetWords += regions.top[r] - regions.bottom(r);
     }
     computeSlotTargets(this.shared, regions.inCset, this.remsets.tracked, heap.regionCount);
+    computeCardSources(this.shared, regions.kind, regions.inCset, heap.regionCount);
     let poolCount = 0;
     for (let r = heap.free.take(); r >= 0; r = heap.free.take()) pool[poolCount++] = r;
     control.fill(0);
@@ -223,15 +222,14 @@ export class RemsetEvacuation {
   // ---- remembered and dirty cards ----------------------------------------------------
 
   /**
-   * Marks the cards of the collection set's remembered sets whose regions are
-   * not in the collection set (cardVisited 1); returns how many distinct
+   * Marks the cards of the collection set's remembered sets that lie in card
+   * source regions (cardVisited 1; begin must have run); returns how many distinct
    * cards. The dirty cards need no gathering: the card table holds every one
    * of them (the barrier dirties a card before it queues it), and the GC
    * threads take them from there (evacuation-closure.ts, scanCards).
    */
   gatherCards(cset: readonly number[]): number {
-    const regions = this.heap.regions;
-    const visited = this.shared.cardVisited;
+    const { cardVisited: visited, cardSource } = this.shared;
     const log = this.heap.logRegionWords - LOG_CARD_WORDS;
     let n = 0;
     let scratch: Int32Array = new Int32Array(256);
@@ -241,7 +239,7 @@ export class RemsetEvacuation {
       for (let i = 0; i < got.count; i++) {
         const card = scratch[i];
         const source = card >> log;
-        if (visited[card] !== 0 || regions.inCset[source] !== 0 || regions.kind[source] === REGION_FREE) continue;
+        if (visited[card] !== 0 || cardSource[source] === 0) continue;
         visited[card] = 1;
         n++;
       }
