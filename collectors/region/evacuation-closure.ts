@@ -756,9 +756,54 @@ export class EvacuationClosure {
     const slotTarget = this.slotTarget;
     const youngSource = this.youngSource;
     const evacFailed = this.evacFailed;
+    const typeKind = this.typeKind;
+    const typeSize = this.typeSize;
+    const typeRefs = this.typeRefs;
+    const tenuring = this.tenuringThreshold;
     for (let i = 0; i < n; i++) {
       const slot = pending[i];
-      const moved = this.evacuate(pendingObj[i]);
+      const obj = pendingObj[i];
+      const header = words[obj];
+      const state = header & STATE_MASK;
+      let moved: number;
+      if (state === STATE_FORWARDED) {
+        moved = words[obj + 1];
+      } else {
+        // the common case, inline: a young struct of at most four words whose destination buffer has
+        // room (evacuate() is the general path; this one keeps the heap views in registers)
+        moved = 0;
+        const type = header >>> TYPE_SHIFT;
+        if (state === STATE_NORMAL && typeKind[type] === TYPE_STRUCT && typeSize[type] === 4 && youngSource[obj >> log] !== 0) {
+          const age = (header & AGE_MASK) >>> AGE_SHIFT;
+          const toSurvivor = age < tenuring && !this.survivorsExhausted;
+          const to = toSurvivor ? this.survivorTop : this.oldTop;
+          if (to + 4 <= (toSurvivor ? this.survivorEnd : this.oldEnd)) {
+            if (toSurvivor) this.survivorTop = to + 4;
+            else this.oldTop = to + 4;
+            const w1 = words[obj + 1];
+            const w2 = words[obj + 2];
+            const w3 = words[obj + 3];
+            words[to + 1] = w1;
+            words[to + 2] = w2;
+            words[to + 3] = w3;
+            const newHeader = (header & ~AGE_MASK) | ((age < 15 ? age + 1 : 15) << AGE_SHIFT);
+            words[to] = newHeader;
+            words[obj + 1] = to;
+            words[obj] = (header & ~STATE_MASK) | STATE_FORWARDED;
+            if ((((to - 1) ^ (to + 3)) >> LOG_CARD_WORDS) !== 0) this.recordObjectStart(to, to + 4);
+            this.objectsCopied++;
+            this.wordsCopied += 4;
+            if (toSurvivor) this.ageWords[age + 1] += 4;
+            else this.wordsPromoted += 4;
+            if (typeRefs[type] !== 0) {
+              if (this.top === this.stack.length) this.growStack();
+              this.stack[this.top++] = to;
+            }
+            moved = to;
+          }
+        }
+        if (moved === 0) moved = this.evacuate(obj);
+      }
       words[slot] = moved;
       const target = moved >> log;
       const source = slot >> log;
