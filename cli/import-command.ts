@@ -126,6 +126,6 @@ export function registerImportCommand(program: Command): void {
         }
       });
   };
-  addSource('hotspot', '<gc.log>', 'import a HotSpot unified GC log (JDK 9+, -Xlog:gc*)');
+  addSource('hotspot', '<gc.log>', "import a HotSpot unified GC log (JDK 9+, -Xlog:gc*; with gc+phases=debug, G1's per-worker card-scan and copy times become counters)");
   addSource('v8', '<trace.txt>', 'import V8 --trace-gc output (node --trace-gc)');
 }

@@ -19,6 +19,14 @@
  *   GC(n) Concurrent <Name> [B->A(C)] <d>ms       a concurrent phase, start = end - d
  *   GC(n) <Phase>[:] <d>ms     (tag gc,phases)    a phase of GC(n)'s next pause; nested
  *                                                 (more deeply indented) phases are skipped
+ *   GC(n) <Stat>: Min: .. Sum: <s>, Workers: <w>  G1's per-worker statistics (gc+phases=debug),
+ *                                                 summed over the workers, become the pause's
+ *                                                 counters under heaplab's own names:
+ *                                                 Scan Heap Roots (ms) -> cardScanThreadMs,
+ *                                                 Object Copy (ms) -> copyThreadMs, Scanned
+ *                                                 Cards -> cardsScanned, Workers -> gcThreads
+ *                                                 (both split copying done while scanning cards
+ *                                                 into copying, so the figures compare)
  *   Allocation|Relocation Stall (<thread>) <d>ms  ZGC: a mutator thread waited for the
  *                                                 collector; counted as a pause, kind
  *                                                 'allocation-stall' / 'relocation-stall'
@@ -63,6 +71,13 @@ const STALL = /^(Allocation|Relocation) Stall \((.+)\) (\d+(?:\.\d+)?)ms$/;
 const CYCLE_START = /^GC\((\d+)\) Garbage Collection \((.+)\)$/;
 const Z_USED = /^GC\((\d+)\)\s+Used:\s+(.*)$/;
 const EPSILON_HEAP = /^Heap: .* (\d+[BKMGT]) \([\d.]+%\) used$/;
+const WORKER_STAT = /^GC\((\d+)\)\s+(.+?):\s+Min:.*\bSum:\s*(\d+(?:\.\d+)?), Workers: (\d+)$/;
+/** G1's per-worker statistics that have a heaplab counter of the same meaning. */
+const WORKER_COUNTERS: Record<string, string> = {
+  'Scan Heap Roots (ms)': 'cardScanThreadMs',
+  'Object Copy (ms)': 'copyThreadMs',
+  'Scanned Cards': 'cardsScanned',
+};
 
 /** '24M' -> bytes. */
 export function hotspotSize(text: string): number {
@@ -154,6 +169,7 @@ export function parseHotspotLog(text: string): ParsedGcLog {
   const concurrentPhases: ConcurrentPhaseRecord[] = [];
   const occupancy: OccupancySample[] = [];
   const pendingPhases = new Map<number, PendingPhase[]>();
+  const pendingCounters = new Map<number, Record<string, number>>();
   const pauseStarts = new Map<string, number>();
   const cycleCauses = new Map<number, string>();
   const zPauses = new Map<number, PauseRecord[]>();
@@ -168,10 +184,10 @@ export function parseHotspotLog(text: string): ParsedGcLog {
   let lastUsedBytes = 0;
   let decoratedLines = 0;
 
-  const addPause = (p: Omit<PauseRecord, 'index' | 'verifyMs' | 'counters'>): PauseRecord => {
+  const addPause = (p: Omit<PauseRecord, 'index' | 'verifyMs' | 'counters'>, counters: Record<string, number> = {}): PauseRecord => {
     const record: PauseRecord = {
       index: pauses.length, kind: p.kind, cause: p.cause, startMs: p.startMs, durationMs: p.durationMs, verifyMs: 0,
-      phases: p.phases, counters: {}, usedBytesBefore: p.usedBytesBefore, usedBytesAfter: p.usedBytesAfter,
+      phases: p.phases, counters, usedBytesBefore: p.usedBytesBefore, usedBytesAfter: p.usedBytesAfter,
     };
     pauses.push(record);
     return record;
@@ -208,7 +224,9 @@ export function parseHotspotLog(text: string): ParsedGcLog {
       const phases: Record<string, number> = {};
       for (const ph of pendingPhases.get(id) ?? []) phases[ph.name] = (phases[ph.name] ?? 0) + ph.ms;
       pendingPhases.delete(id);
-      const record = addPause({ kind, cause, startMs, durationMs, phases, usedBytesBefore: before, usedBytesAfter: after });
+      const counters = pendingCounters.get(id) ?? {};
+      pendingCounters.delete(id);
+      const record = addPause({ kind, cause, startMs, durationMs, phases, usedBytesBefore: before, usedBytesAfter: after }, counters);
       if (m[4]) {
         lastUsedBytes = after;
         occupancy.push({ timeMs: startMs + durationMs, usedBytes: after });
@@ -252,6 +270,16 @@ export function parseHotspotLog(text: string): ParsedGcLog {
     }
     if ((m = CYCLE_START.exec(msg))) {
       cycleCauses.set(Number(m[1]), m[2]);
+      continue;
+    }
+    if ((m = WORKER_STAT.exec(msg)) && deco.tags.includes('phases')) {
+      const counter = WORKER_COUNTERS[m[2].trim()];
+      if (counter !== undefined) {
+        const counters = pendingCounters.get(Number(m[1])) ?? {};
+        counters[counter] = Number(m[3]);
+        counters.gcThreads = Number(m[4]);
+        pendingCounters.set(Number(m[1]), counters);
+      }
       continue;
     }
     if ((m = PHASE.exec(msg)) && deco.tags.includes('phases') && !isStartTag) {

@@ -6,6 +6,7 @@
  *   runHotspot   1. compile workloads/ports/java once per source hash into workDir (javac)
  *                2. java -XX:+Use<gc>GC -Xms<heap> -Xmx<heap>
  *                        -Xlog:gc*:file=<log>:uptime,uptimenanos,level,tags <Port> --k=v ... --iterations=N
+ *                        (G1: gc*,gc+phases=debug, for its per-worker card-scan and copy times)
  *                3. parse the unified log (hotspot-log.ts) and the program's stdout
  *   runV8        1. node --trace-gc --max-semi-space-size=<s> --max-old-space-size=<heap - 3s>
  *                        workloads/ports/v8/<workload>.js --k=v ... --iterations=N
@@ -413,7 +414,7 @@ export async function runHotspot(o: HotspotRunOptions): Promise<RunReport> {
   const classesDir = await compileJavaPorts(o.workDir);
   const logFile = join(o.workDir, `${uniqueName(`hotspot-${gc}-${o.workload}`)}.gc.log`);
   const heapFlag = `${Math.ceil(o.heapBytes / 1024)}k`;
-  const jvmFlags = [...HOTSPOT_COLLECTORS[gc].flags, `-Xms${heapFlag}`, `-Xmx${heapFlag}`, `-Xlog:gc*:file="${logFile}":uptime,uptimenanos,level,tags`];
+  const jvmFlags = [...HOTSPOT_COLLECTORS[gc].flags, `-Xms${heapFlag}`, `-Xmx${heapFlag}`, `-Xlog:${gc === 'G1' ? 'gc*,gc+phases=debug' : 'gc*'}:file="${logFile}":uptime,uptimenanos,level,tags`];
   const run = await runProgram('java', [...jvmFlags, '-cp', classesDir, className, ...args0]);
   const output = run.stdout + run.stderr;
   writeFileSync(`${logFile}.stdout.txt`, run.stdout); // for `heaplab import hotspot <log> --stdout <this>`

@@ -49,6 +49,10 @@ const G1_LOG = `
 [0.189s][188885466ns][info][gc,phases   ] GC(5)   Merge Heap Roots: 0.0ms
 [0.189s][188888771ns][info][gc,phases   ] GC(5)   Evacuate Collection Set: 21.7ms
 [0.189s][188889000ns][debug][gc,phases   ] GC(5)     Ext Root Scanning (ms):   Min:  0.1, Avg:  0.1, Max:  0.1, Diff:  0.0, Sum:  0.2, Workers: 2
+[0.189s][188889100ns][debug][gc,phases   ] GC(5)     Scan Heap Roots (ms):          Min: 13.4, Avg: 15.0, Max: 16.5, Diff:  3.2, Sum: 29.9, Workers: 2
+[0.189s][188889200ns][debug][gc,phases   ] GC(5)       Scanned Cards:                 Min: 23445, Avg: 27677.5, Max: 31910, Diff: 8465, Sum: 55355, Workers: 2
+[0.189s][188889300ns][debug][gc,phases   ] GC(5)       Claimed Chunks:                Min: 2184, Avg: 3074.5, Max: 3965, Diff: 1781, Sum: 6149, Workers: 2
+[0.189s][188889400ns][debug][gc,phases   ] GC(5)     Object Copy (ms):              Min: 20.1, Avg: 20.6, Max: 21.1, Diff:  1.0, Sum: 41.2, Workers: 2
 [0.189s][188891165ns][info][gc,phases   ] GC(5)   Post Evacuate Collection Set: 0.1ms
 [0.189s][188907309ns][info][gc,phases   ] GC(5)   Other: 0.0ms
 [0.189s][188913959ns][info][gc,heap     ] GC(5) Eden regions: 12->0(15)
@@ -70,7 +74,7 @@ const G1_LOG = `
 `;
 
 describe('HotSpot unified GC log', () => {
-  it('reads G1 pauses: kinds, causes, start lines, top-level phases, heap sizes, concurrent cycles', () => {
+  it('reads G1 pauses: kinds, causes, start lines, top-level phases, per-worker sums, heap sizes, concurrent cycles', () => {
     const log = parseHotspotLog(G1_LOG);
     expect(log.collector).toBe('G1');
     expect(log.vmVersion).toBe('17.0.15+6-Debian-1deb12u1');
@@ -88,6 +92,9 @@ describe('HotSpot unified GC log', () => {
     // debug-level nested phases are not added to their parents
     expect(first.phases).toEqual({ 'Pre Evacuate Collection Set': 0, 'Merge Heap Roots': 0, 'Evacuate Collection Set': 21.7, 'Post Evacuate Collection Set': 0.1, Other: 0 });
     expect(log.pauses[1].phases).toEqual({});
+    // G1's per-worker sums (gc+phases=debug) under heaplab's counter names; other statistics are not kept
+    expect(first.counters).toEqual({ cardScanThreadMs: 29.9, cardsScanned: 55355, copyThreadMs: 41.2, gcThreads: 2 });
+    expect(log.pauses[1].counters).toEqual({});
     expect(log.concurrentPhases).toEqual([{ phase: 'Concurrent Mark Cycle', startMs: 992.383975 - 228.265, durationMs: 228.265 }].map((c) => ({ ...c, startMs: expect.closeTo(c.startMs, 6) })));
     expect(log.pauses.map((p) => p.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
@@ -291,6 +298,12 @@ describe.skipIf(!javaAvailable)('HotSpot runs of the Java ports (64 MiB heap)', 
         expect(report.pauses.every((p) => p.startMs >= 0 && p.durationMs >= 0)).toBe(true);
         expect(report.percentiles.count).toBe(report.pauses.length);
         expect(report.wallMs).toBeGreaterThan(0);
+        // G1 runs log its per-worker times (gc+phases=debug): young pauses carry card-scan and copy thread time
+        if (gc === 'G1') {
+          const young = report.pauses.filter((p) => p.kind === 'young');
+          expect(young.length).toBeGreaterThan(0);
+          expect(young.every((p) => p.counters.copyThreadMs >= 0 && p.counters.cardScanThreadMs >= 0 && p.counters.gcThreads >= 1)).toBe(true);
+        }
       });
     }
   }
