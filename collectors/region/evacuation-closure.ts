@@ -769,8 +769,9 @@ export class EvacuationClosure {
       if (state === STATE_FORWARDED) {
         moved = words[obj + 1];
       } else {
-        // the common case, inline: a young struct of at most four words whose destination buffer has
-        // room (evacuate() is the general path; this one keeps the heap views in registers)
+        // the commonest case inline: a young four-word struct whose destination buffer has room. It is
+        // evacuate()'s path for that case, kept here with the heap views in registers (evacuate() as a
+        // call per object cost ~4% more per object); every other case goes through evacuate()
         moved = 0;
         const type = header >>> TYPE_SHIFT;
         if (state === STATE_NORMAL && typeKind[type] === TYPE_STRUCT && typeSize[type] === 4 && youngSource[obj >> log] !== 0) {
