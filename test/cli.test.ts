@@ -49,6 +49,7 @@ describe('heaplab: bad input', () => {
     ['unknown --param', ['run', '--collector', 'evac', '--workload', 'lru-cache', '--param', 'bogus=1']],
     ['non-integer --param', ['run', '--collector', 'evac', '--workload', 'lru-cache', '--param', 'capacity=1.5']],
     ['unknown --gc-opt', ['run', '--collector', 'evac', '--workload', 'lru-cache', '--gc-opt', 'bogus=1']],
+    ['--gc-opt value not among its choices', ['run', '--collector', 'gen', '--workload', 'lru-cache', '--gc-opt', 'remsetRepresentation=bogus']],
     ['bad --verify level', ['run', '--collector', 'evac', '--workload', 'lru-cache', '--verify', 'loud']],
     ['non-integer --stress-gc', ['run', '--collector', 'evac', '--workload', 'lru-cache', '--stress-gc', '2.5']],
     ['--seed for a workload without one', ['run', '--collector', 'evac', '--workload', 'binary-trees', '--seed', '7']],

@@ -37,6 +37,8 @@ export type OptionValue = number | string | boolean;
 export interface OptionSpec {
   default: OptionValue;
   description: string;
+  /** The only values a string option takes (a value outside them is a usage error). */
+  choices?: readonly string[];
 }
 
 export interface CollectorPlugin {

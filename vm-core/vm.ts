@@ -17,7 +17,7 @@
  */
 import { mutatorClassFor } from '../barriers/select.js';
 import { newBarrierCounters } from '../barriers/counters.js';
-import type { Collector, CollectorPlugin, OptionValue } from './collector.js';
+import type { Collector, CollectorPlugin, OptionSpec, OptionValue } from './collector.js';
 import { OutOfMemoryError, UsageError } from './errors.js';
 import { EV_MUTATORS_RESUMED, EV_MUTATORS_STOPPED, EV_REQUESTED, GcEvents } from './events.js';
 import { Heap } from './heap.js';
@@ -238,12 +238,13 @@ export function resolveOptions(plugin: CollectorPlugin, given: Record<string, Op
       const known = Object.keys(plugin.options);
       throw new UsageError(`collector ${plugin.name} has no option '${name}'${known.length ? ` (options: ${known.join(', ')})` : ''}`);
     }
-    out[name] = convertOption(plugin.name, name, spec.default, value);
+    out[name] = convertOption(plugin.name, name, spec, value);
   }
   return out;
 }
 
-function convertOption(collector: string, name: string, like: OptionValue, value: OptionValue): OptionValue {
+function convertOption(collector: string, name: string, spec: OptionSpec, value: OptionValue): OptionValue {
+  const like = spec.default;
   if (typeof like === 'number') {
     const n = typeof value === 'number' ? value : Number(value);
     if (!Number.isFinite(n)) throw new UsageError(`collector ${collector}: option ${name}=${value} is not a number`);
@@ -255,5 +256,9 @@ function convertOption(collector: string, name: string, like: OptionValue, value
     if (value === 'false' || value === 'off' || value === '0') return false;
     throw new UsageError(`collector ${collector}: option ${name}=${value} is not on/off`);
   }
-  return String(value);
+  const text = String(value);
+  if (spec.choices !== undefined && !spec.choices.includes(text)) {
+    throw new UsageError(`collector ${collector}: option ${name}=${text} is not one of ${spec.choices.join(', ')}`);
+  }
+  return text;
 }

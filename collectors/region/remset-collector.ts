@@ -758,7 +758,7 @@ export class RemsetCollector implements Collector {
 }
 
 export const REMSET_COLLECTOR_OPTIONS = {
-  remsetRepresentation: { default: 'bitmap', description: "remembered sets: 'bitmap' (per-source-region card bitmaps, the paper's) or 'sparse' (HotSpot's coarsening levels)" },
+  remsetRepresentation: { default: 'bitmap', choices: ['bitmap', 'sparse'], description: "remembered sets: 'bitmap' (per-source-region card bitmaps, the paper's) or 'sparse' (HotSpot's coarsening levels)" },
   budgetPercent: { default: 5, description: 'without a pause-time goal: the young generation (eden + survivors; rem: the regions allocated between pauses) as a share of the heap (G1NewSizePercent)' },
   minEdenPercent: { default: 5, description: 'smallest young generation (eden + survivors) with a pause-time goal (G1NewSizePercent)' },
   maxEdenPercent: { default: 60, description: 'largest eden with a pause-time goal (G1MaxNewSizePercent)' },
