@@ -747,7 +747,24 @@ export class EvacuationClosure {
     let t = 0;
     const pendingObj = this.pendingObj;
     const lastTouch = words.length - 8;
-    for (let i = 0; i < n; i++) {
+    // eight objects an iteration: fewer instructions per load let more of the loads be in flight at once
+    // (the loop waits on memory; lru-cache 512m, 1 GC thread: 62-63 -> 57-58 ns per object copied)
+    let i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const a = pendingObj[i];
+      const b = pendingObj[i + 1];
+      const c = pendingObj[i + 2];
+      const d = pendingObj[i + 3];
+      const e = pendingObj[i + 4];
+      const f = pendingObj[i + 5];
+      const g = pendingObj[i + 6];
+      const h = pendingObj[i + 7];
+      t |= words[a] | words[b] | words[c] | words[d] | words[e] | words[f] | words[g] | words[h] |
+        words[a < lastTouch ? a + 7 : a] | words[b < lastTouch ? b + 7 : b] | words[c < lastTouch ? c + 7 : c] |
+        words[d < lastTouch ? d + 7 : d] | words[e < lastTouch ? e + 7 : e] | words[f < lastTouch ? f + 7 : f] |
+        words[g < lastTouch ? g + 7 : g] | words[h < lastTouch ? h + 7 : h];
+    }
+    for (; i < n; i++) {
       const o = pendingObj[i];
       t |= words[o] | words[o < lastTouch ? o + 7 : o];
     }
