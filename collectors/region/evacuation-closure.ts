@@ -223,8 +223,8 @@ export class EvacuationClosure {
     this.humongousStart = heap.humongousStart;
     // These buffers are replaced when they fill (grow()). Each is replaced once here, so that V8 never
     // compiles code that takes it for a constant field: the first replacement in a run would discard every
-    // optimized function that reads it, in the middle of that pause (the first measured pause of
-    // lru-cache 512m re-optimized drainLocal, scanChunk and flushPending on both threads, 20-60 ms).
+    // optimized function that reads it, in the middle of that pause (in the first measured pause of
+    // lru-cache 512m: drainLocal, scanChunk and remember, on both threads; the pause took 20-60 ms longer).
     this.outbox = new Int32Array(this.outbox.length);
     this.stack = new Int32Array(this.stack.length);
     this.claimed = new Int32Array(this.claimed.length);

@@ -93,7 +93,6 @@ export class ReferenceFixer {
     let obj = r << log;
     let deadStart = -1;
     let fixed = 0;
-    let filled = 0;
     while (obj < top) {
       const header = words[obj];
       if ((header & STATE_MASK) === STATE_FORWARDED) {
@@ -106,11 +105,7 @@ export class ReferenceFixer {
       const kind = typeKind[type];
       const size = kind === TYPE_STRUCT ? typeSize[type] : (HEADER_WORDS + words[obj + 1] * elementWords[type] + 1) & ~1;
       if (((bitmap[obj >> 6] >>> ((obj >> 1) & 31)) & 1) !== 0) {
-        if (deadStart >= 0) {
-          heap.writeFiller(deadStart, obj - deadStart);
-          filled += obj - deadStart;
-          deadStart = -1;
-        }
+        if (deadStart >= 0) { this.fill(deadStart, obj); deadStart = -1; }
         const n = kind === TYPE_STRUCT ? typeRefs[type] : kind === TYPE_REF_ARRAY ? words[obj + 1] : 0;
         for (let s = obj + HEADER_WORDS, end = s + n; s < end; s++) {
           const v = words[s];
@@ -125,7 +120,6 @@ export class ReferenceFixer {
       obj += size;
     }
     this.referencesFixed += fixed;
-    this.deadWordsFilled += filled;
     return deadStart;
   }
 
