@@ -37,6 +37,7 @@ interface CompareFlags {
   jobs: string;
   hotspot?: string;
   v8: boolean;
+  pretouch: boolean;
   out: string;
   log?: string;
   logLevel: string;
@@ -107,6 +108,7 @@ export async function matrixSpecFromFlags(flags: CompareFlags): Promise<MatrixSp
     iterations: parseInteger(flags.iterations, '--iterations', 1),
     hotspot,
     v8: flags.v8,
+    pretouch: flags.pretouch,
     jobs: parseInteger(flags.jobs, '--jobs', 1),
     ...(flags.log !== undefined || level !== 'silent' ? { log: { ...(flags.log !== undefined ? { file: resolve(flags.log) } : {}), level } } : {}),
     ...(timeout !== undefined ? { cellTimeoutMs: timeout } : {}),
@@ -183,6 +185,7 @@ export async function runCompare(flags: CompareFlags): Promise<CompareResults> {
       iterations: spec.iterations,
       hotspot: spec.hotspot,
       v8: spec.v8,
+      pretouch: spec.pretouch,
       params: parsePairs(flags.param, '--param'),
     },
     runs,
@@ -209,6 +212,7 @@ export function registerCompareCommand(program: Command): void {
     .option('-j, --jobs <n>', 'cells to run at once (1: one after the other, so runs do not share the CPU)', '1')
     .option('--hotspot <gcs>', 'also run the Java ports on the installed JDK with these GCs, e.g. G1,Parallel,Shenandoah,Z')
     .option('--v8', "also run the native-JS ports under V8's own GC (--trace-gc)", false)
+    .option('--pretouch', 'touch every heap page before each run, so no first-touch page fault lands in a pause: heaplab runs with --pretouch, HotSpot with -XX:+AlwaysPreTouch (V8 has no such flag)', false)
     .option('-o, --out <dir>', 'output directory (new, empty, or written by an earlier compare)', 'heaplab-compare')
     .option('--log <file>', 'GC event log, one JSON line per event: one file per heaplab run, named after the cell next to <file>')
     .option('--log-level <level>', 'GC log on the terminal: silent|info|debug (info: one -Xlog:gc-style line per pause)', 'silent')

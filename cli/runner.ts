@@ -222,6 +222,7 @@ async function runIteration(
     verify,
     stressGc,
     countBarriers,
+    pretouch: options.pretouch ?? false,
   };
 
   const mutator = vm.newMutator();

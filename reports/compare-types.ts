@@ -82,6 +82,8 @@ export interface CompareResults {
     iterations: number;
     hotspot: string[];
     v8: boolean;
+    /** Runs touched every heap page first (heaplab --pretouch, HotSpot -XX:+AlwaysPreTouch); absent in older results. */
+    pretouch?: boolean;
     params: Record<string, string>;
   };
   runs: MatrixRun[];

@@ -34,7 +34,8 @@
  *   GC(n) Garbage Collection (<cause>)            ZGC cycle start: the cause of its pauses
  *   GC(n) Used: <six columns>   (ZGC, gc,heap)    heap used at Mark Start / Mark End /
  *                                                 Relocate Start, for those pauses
- *   Using <collector>, Version:, Heap Max Capacity:, Heap Region Size:   (gc,init)
+ *   Using <collector>, Version:, Heap Max Capacity:, Heap Region Size:,
+ *   Pre-touch: Enabled|Disabled   (gc,init)
  *   Heap: ... <N>K used                           Epsilon's occupancy reports
  *
  * Pause kinds: G1 Young (Normal) -> 'young', (Concurrent Start) -> 'young-concurrent-start',
@@ -177,6 +178,7 @@ export function parseHotspotLog(text: string): ParsedGcLog {
   let vmVersion: string | null = null;
   let heapMaxBytes: number | null = null;
   let regionBytes: number | null = null;
+  let preTouch: boolean | null = null;
   let firstAbsoluteMs: number | null = null;
   let firstMs = Number.POSITIVE_INFINITY;
   let lastMs = 0;
@@ -331,6 +333,10 @@ export function parseHotspotLog(text: string): ParsedGcLog {
       regionBytes = hotspotSize(m[1]);
       continue;
     }
+    if ((m = /^Pre-touch: (Enabled|Disabled)$/.exec(msg))) {
+      preTouch = m[1] === 'Enabled';
+      continue;
+    }
   }
 
   pauses.sort((a, b) => a.startMs - b.startMs);
@@ -345,6 +351,7 @@ export function parseHotspotLog(text: string): ParsedGcLog {
     vmVersion,
     heapMaxBytes,
     regionBytes,
+    preTouch,
     pauses,
     concurrentPhases,
     occupancy,

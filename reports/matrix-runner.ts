@@ -50,6 +50,8 @@ export interface MatrixSpec {
   /** HotSpot GC names (G1, Parallel, Shenandoah, Z, ...). */
   hotspot: string[];
   v8: boolean;
+  /** Touch every heap page before each run: heaplab --pretouch, HotSpot -XX:+AlwaysPreTouch (V8 has no such flag). */
+  pretouch: boolean;
   jobs: number;
   /** GC log for heaplab cells: `file` becomes one file per cell next to it. */
   log?: { file?: string; level: GcLogLevel };
@@ -127,6 +129,7 @@ export function childArgs(spec: MatrixSpec, cell: PlannedCell, outFile: string):
   ];
   for (const [k, v] of Object.entries(cell.workload.given)) args.push('--param', `${k}=${v}`);
   if (cell.workload.latency) args.push('--latency');
+  if (spec.pretouch) args.push('--pretouch');
   if (spec.log) {
     if (spec.log.file !== undefined) args.push('--log', cellLogFile(spec.log.file, cell.key, cell.repeat));
     args.push('--log-level', spec.log.level);
@@ -215,7 +218,7 @@ export async function runMatrix(spec: MatrixSpec, hooks: MatrixHooks = {}): Prom
     const workDir = join(tmp, `${cell.index}-${cellId(cell.key, cell.repeat)}`);
     const common = { workload: cell.key.workload, heapBytes: cell.key.heapBytes, params: cell.workload.params, iterations: spec.iterations, workDir };
     try {
-      const report = source === 'hotspot' ? await runHotspot({ gc: cell.gc ?? '', ...common }) : await runV8(common);
+      const report = source === 'hotspot' ? await runHotspot({ gc: cell.gc ?? '', pretouch: spec.pretouch, ...common }) : await runV8(common);
       const outcome = report.outcome === 'ok' ? 'ok' : 'out-of-memory';
       return { ...base, outcome, ...(report.error !== undefined ? { message: report.error } : {}), report };
     } catch (e) {

@@ -203,6 +203,9 @@ export function summaryMarkdown(results: CompareResults): string {
   out.push(`- **Warm-up (DaCapo-style):** each run executes the workload ${m.iterations} time(s) in one fresh Node process, ` +
     'each iteration on a fresh heap with the same collector; only the **last iteration** is measured and reported.');
   out.push('- Each heaplab run is a fresh Node process (clean JIT, one collector per process); runs are interleaved repeat by repeat.');
+  out.push(m.pretouch
+    ? '- **Pre-touch:** every heap page was touched before each run (heaplab `--pretouch`, HotSpot `-XX:+AlwaysPreTouch`; V8 has no such flag), so no first-touch page fault lands in a pause.'
+    : '- **No pre-touch:** heap pages are first touched while the workload runs, and a pause that copies into fresh memory pays those page faults (as HotSpot by default; `compare --pretouch` removes them for heaplab and HotSpot).');
   out.push('- Cells: median across the successful repeats, with its 95% confidence interval in brackets; pause percentiles are per run (HdrHistogram, 3 significant digits).');
   out.push('- GC share: total pause time / wall time. Wall: the workload\'s wall-clock time, pauses included.');
   out.push('- LBO: lower-bound overhead (Cai et al., ISPASS 2022): median wall time / the smallest (wall − pause time) of any collector on the same workload and heap.');

@@ -41,6 +41,12 @@ export interface RunConfiguration {
   verify: VerifyLevel;
   stressGc: number;
   countBarriers: boolean;
+  /**
+   * Every heap page was touched before the workload ran (heaplab --pretouch; HotSpot
+   * -XX:+AlwaysPreTouch, read from its log), so no first-touch page fault lands in a pause.
+   * Absent: not known (a log that does not say, a report written before this field).
+   */
+  pretouch?: boolean;
 }
 
 export interface OccupancySample {

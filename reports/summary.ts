@@ -39,7 +39,7 @@ export function runSummary(report: RunReport): string {
   const lines: string[] = [];
   const label = (name: string): string => `  ${name.padEnd(12)}`;
   lines.push(`heaplab run: ${c.collector.name} on ${c.workload.name} (${formatParams(c.workload.params) || 'no parameters'})`);
-  lines.push(`${label('heap')}${formatBytes(c.heapBytes)} in ${c.regionCount} regions of ${formatBytes(c.regionBytes)}`);
+  lines.push(`${label('heap')}${formatBytes(c.heapBytes)} in ${c.regionCount} regions of ${formatBytes(c.regionBytes)}${c.pretouch ? ', pre-touched' : ''}`);
   const options = Object.entries(c.collector.options).map(([k, v]) => `${k}=${v}`).join(' ');
   if (options) lines.push(`${label('gc options')}${options}`);
   if (c.stressGc > 0) lines.push(`${label('stress gc')}every ${c.stressGc} allocations`);

@@ -122,6 +122,7 @@ export function parseV8Trace(text: string): ParsedGcLog {
     vmVersion: null,
     heapMaxBytes: null,
     regionBytes: null,
+    preTouch: false,
     pauses,
     concurrentPhases,
     occupancy,

@@ -83,6 +83,22 @@ describe('heaplab compare: a tiny matrix', () => {
     expect(csv[0]).toMatch(/^source,collector,workload,heap_bytes,repeat,outcome,pauses,p50_ms/);
   });
 
+  it('without --pretouch: no run pre-touched its heap, and summary.md says first touches land in pauses', () => {
+    expect(results.matrix.pretouch).toBe(false);
+    for (const run of results.runs.filter((r) => r.report)) expect(run.report?.configuration.pretouch).toBe(false);
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toMatch(/\*\*No pre-touch:\*\*/);
+  });
+
+  it('with --pretouch: every heaplab run pre-touched its heap, and summary.md says so', () => {
+    const touched = join(work, 'pretouched');
+    const r = heaplab('compare', '--collectors', 'evac', '--workloads', 'lru-cache', '--heaps', '2m', '--repeat', '1', '--iterations', '1', ...TINY, '--pretouch', '--out', touched);
+    expect(r.status, r.stderr).toBe(0);
+    const pre = JSON.parse(readFileSync(join(touched, 'results.json'), 'utf8')) as CompareResults;
+    expect(pre.matrix.pretouch).toBe(true);
+    expect(pre.runs.map((x) => x.report?.configuration.pretouch)).toEqual([true]);
+    expect(readFileSync(join(touched, 'summary.md'), 'utf8')).toMatch(/\*\*Pre-touch:\*\* every heap page was touched/);
+  });
+
   it('records the out-of-memory cell as failed and goes on', () => {
     const eps = results.runs.filter((r) => r.cell.collector === 'epsilon');
     expect(eps.map((r) => r.outcome)).toEqual(['out-of-memory', 'out-of-memory']);

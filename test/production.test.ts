@@ -44,6 +44,7 @@ const G1_LOG = `
 [0.005s][4538693ns][info][gc,init] Version: 17.0.15+6-Debian-1deb12u1 (release)
 [0.005s][4561026ns][info][gc,init] Heap Region Size: 1M
 [0.005s][4566464ns][info][gc,init] Heap Max Capacity: 128M
+[0.005s][4570001ns][info][gc,init] Pre-touch: Disabled
 [0.167s][166941380ns][info][gc,start    ] GC(5) Pause Young (Normal) (G1 Evacuation Pause)
 [0.189s][188865546ns][info][gc,phases   ] GC(5)   Pre Evacuate Collection Set: 0.0ms
 [0.189s][188885466ns][info][gc,phases   ] GC(5)   Merge Heap Roots: 0.0ms
@@ -80,6 +81,9 @@ describe('HotSpot unified GC log', () => {
     expect(log.vmVersion).toBe('17.0.15+6-Debian-1deb12u1');
     expect(log.heapMaxBytes).toBe(128 * M);
     expect(log.regionBytes).toBe(M);
+    expect(log.preTouch).toBe(false);
+    expect(parseHotspotLog(G1_LOG.replace('Pre-touch: Disabled', 'Pre-touch: Enabled')).preTouch).toBe(true);
+    expect(parseHotspotLog(G1_LOG.replace(/^.*Pre-touch.*$/m, '')).preTouch).toBeNull();
     expect(log.pauses.map((p) => p.kind)).toEqual(['young', 'young-concurrent-start', 'remark', 'cleanup', 'young-prepare-mixed', 'mixed', 'full']);
     expect(log.pauses.map((p) => p.cause)).toEqual([
       'G1 Evacuation Pause', 'G1 Evacuation Pause', 'concurrent cycle', 'concurrent cycle', 'G1 Evacuation Pause', 'G1 Evacuation Pause', 'System.gc()',
@@ -298,6 +302,7 @@ describe.skipIf(!javaAvailable)('HotSpot runs of the Java ports (64 MiB heap)', 
         expect(report.pauses.every((p) => p.startMs >= 0 && p.durationMs >= 0)).toBe(true);
         expect(report.percentiles.count).toBe(report.pauses.length);
         expect(report.wallMs).toBeGreaterThan(0);
+        expect(report.configuration.pretouch).toBe(false); // the JVM's own log says so
         // G1 runs log its per-worker times (gc+phases=debug): young pauses carry card-scan and copy thread time
         if (gc === 'G1') {
           const young = report.pauses.filter((p) => p.kind === 'young');
@@ -307,6 +312,13 @@ describe.skipIf(!javaAvailable)('HotSpot runs of the Java ports (64 MiB heap)', 
       });
     }
   }
+
+  it('pretouch: the JVM runs with -XX:+AlwaysPreTouch, and its log says the heap was pre-touched', async () => {
+    const report = await runHotspot({ gc: 'G1', workload: 'lru-cache', heapBytes: 64 * M, params: SMALL['lru-cache'], iterations: 1, workDir, pretouch: true });
+    expect(report.outcome).toBe('ok');
+    expect(report.configuration.collector.options.jvmFlags).toContain('-XX:+AlwaysPreTouch');
+    expect(report.configuration.pretouch).toBe(true);
+  });
 
   it('says which collector is unknown, and reports an out-of-memory run as a result', async () => {
     await expect(runHotspot({ gc: 'Nope', workload: 'lru-cache', heapBytes: 64 * M, params: {}, iterations: 1, workDir })).rejects.toThrow(UsageError);
