@@ -6,7 +6,11 @@
  *
  * Method: every input is checked before anything runs (unknown collector or
  * workload, bad sizes, a parameter no workload has, an output directory with
- * foreign files: one line, exit 2). Warm-up as DaCapo: each run executes
+ * foreign files, a collector option no collector has or a value it refuses:
+ * one line, exit 2). Collector options: `-g k=v` goes to every heaplab
+ * collector that has option k, `-g collector.k=v` to that one; `--pause-goal`
+ * sets pauseGoalMs where a collector has it and -XX:MaxGCPauseMillis for
+ * HotSpot (honoured by G1 and Parallel). Warm-up as DaCapo: each run executes
  * --iterations iterations and reports the last. Workloads made of requests
  * (lru-cache) always record request latency. A failed cell (out of memory, a
  * crash, a missing JDK) is recorded and the matrix goes on; the command exits
@@ -22,7 +26,9 @@ import type { CompareResults, MatrixRun } from '../reports/compare-types.js';
 import { type MatrixSpec, type MatrixWorkload, type PlannedCell, cellId, heapLabel, planCells, runMatrix } from '../reports/matrix-runner.js';
 import { checkOutputDir, writeCompareOutputs } from '../reports/outputs.js';
 import { formatDuration } from '../reports/summary.js';
+import type { OptionValue } from '../vm-core/collector.js';
 import { UsageError } from '../vm-core/errors.js';
+import { resolveOptions } from '../vm-core/vm.js';
 import { heapGeometry, parseSize } from '../vm-core/sizes.js';
 import { parseInteger, parseLogLevel, parsePairs } from './run-command.js';
 import { loadWorkload, workloadParams } from './runner.js';
@@ -34,6 +40,8 @@ interface CompareFlags {
   repeat: string;
   iterations: string;
   param: string[];
+  gcOpt: string[];
+  pauseGoal?: string;
   jobs: string;
   hotspot?: string;
   v8: boolean;
@@ -90,6 +98,41 @@ export async function matrixWorkloads(names: string[], pairs: Record<string, str
   return out;
 }
 
+/**
+ * Collector options by heaplab collector: k=v goes to every collector that has
+ * option k, collector.k=v to that collector only; each collector's values are
+ * checked as `heaplab run` checks them. A key no collector takes is an error.
+ */
+export async function matrixGcOptions(names: string[], pairs: Record<string, string>): Promise<Record<string, Record<string, string>>> {
+  const plugins = await Promise.all(names.map((n) => loadCollector(n)));
+  const used = new Set<string>();
+  const out: Record<string, Record<string, string>> = {};
+  for (const [i, plugin] of plugins.entries()) {
+    const given: Record<string, string> = {};
+    for (const [key, value] of Object.entries(pairs)) {
+      if (key in plugin.options) {
+        given[key] = value;
+        used.add(key);
+      }
+      for (const prefix of new Set([`${names[i]}.`, `${plugin.name}.`])) {
+        if (!key.startsWith(prefix)) continue;
+        const k = key.slice(prefix.length);
+        if (!(k in plugin.options)) {
+          const known = Object.keys(plugin.options);
+          throw new UsageError(`--gc-opt ${key}: collector ${plugin.name} has no option '${k}'${known.length ? ` (options: ${known.join(', ')})` : ''}`);
+        }
+        given[k] = value;
+        used.add(key);
+      }
+    }
+    resolveOptions(plugin, given as Record<string, OptionValue>); // a value the collector refuses: its one-line error, now
+    if (Object.keys(given).length > 0) out[names[i]] = given;
+  }
+  const unused = Object.keys(pairs).filter((k) => !used.has(k));
+  if (unused.length > 0) throw new UsageError(`--gc-opt ${unused[0]}: no collector in the matrix takes it`);
+  return out;
+}
+
 export async function matrixSpecFromFlags(flags: CompareFlags): Promise<MatrixSpec> {
   const collectors = list(flags.collectors, '--collectors');
   for (const c of collectors) await loadCollector(c);
@@ -98,6 +141,14 @@ export async function matrixSpecFromFlags(flags: CompareFlags): Promise<MatrixSp
   for (const h of heaps) heapGeometry(h);
   const hotspot = flags.hotspot === undefined ? [] : list(flags.hotspot, '--hotspot');
   for (const gc of hotspot) if (!/^[A-Za-z][\w-]*$/.test(gc)) throw new UsageError(`--hotspot: '${gc}' is not a GC name (e.g. G1, Parallel, Shenandoah, Z)`);
+  const gcPairs = parsePairs(flags.gcOpt, '--gc-opt');
+  const pauseGoalMs = flags.pauseGoal === undefined ? undefined : parseInteger(flags.pauseGoal, '--pause-goal', 1);
+  if (pauseGoalMs !== undefined) {
+    const withGoal = (await Promise.all(collectors.map((c) => loadCollector(c)))).filter((p) => 'pauseGoalMs' in p.options);
+    if (withGoal.length === 0 && hotspot.length === 0) throw new UsageError('--pause-goal: no collector in the matrix has a pause-time goal (g1, or HotSpot cells with --hotspot)');
+    for (const p of withGoal) if (!(`${p.name}.pauseGoalMs` in gcPairs)) gcPairs[`${p.name}.pauseGoalMs`] = String(pauseGoalMs);
+  }
+  const gcOptions = await matrixGcOptions(collectors, gcPairs);
   const level = parseLogLevel(flags.logLevel);
   const timeout = flags.timeout === undefined ? undefined : parseInteger(flags.timeout, '--timeout', 1) * 1000;
   return {
@@ -109,6 +160,8 @@ export async function matrixSpecFromFlags(flags: CompareFlags): Promise<MatrixSp
     hotspot,
     v8: flags.v8,
     pretouch: flags.pretouch,
+    gcOptions,
+    ...(pauseGoalMs !== undefined && hotspot.length > 0 ? { hotspotPauseGoalMs: pauseGoalMs } : {}),
     jobs: parseInteger(flags.jobs, '--jobs', 1),
     ...(flags.log !== undefined || level !== 'silent' ? { log: { ...(flags.log !== undefined ? { file: resolve(flags.log) } : {}), level } } : {}),
     ...(timeout !== undefined ? { cellTimeoutMs: timeout } : {}),
@@ -186,6 +239,8 @@ export async function runCompare(flags: CompareFlags): Promise<CompareResults> {
       hotspot: spec.hotspot,
       v8: spec.v8,
       pretouch: spec.pretouch,
+      gcOptions: spec.gcOptions,
+      ...(spec.hotspotPauseGoalMs !== undefined ? { hotspotPauseGoalMs: spec.hotspotPauseGoalMs } : {}),
       params: parsePairs(flags.param, '--param'),
     },
     runs,
@@ -209,6 +264,8 @@ export function registerCompareCommand(program: Command): void {
     .option('-r, --repeat <n>', 'runs per cell, each in a fresh process', '3')
     .option('-n, --iterations <n>', 'iterations per run (fresh VM each); the last is reported (DaCapo-style warm-up)', '2')
     .option('-p, --param <k=v>', 'workload parameter for every workload that has it, or workload.k=v for one (repeatable)', collect, [])
+    .option('-g, --gc-opt <k=v>', 'collector option for every heaplab collector that has it, or collector.k=v for one (repeatable)', collect, [])
+    .option('--pause-goal <ms>', 'pause-time goal: pauseGoalMs of every heaplab collector that has one (g1) and -XX:MaxGCPauseMillis of the HotSpot cells (G1 and Parallel honour it)')
     .option('-j, --jobs <n>', 'cells to run at once (1: one after the other, so runs do not share the CPU)', '1')
     .option('--hotspot <gcs>', 'also run the Java ports on the installed JDK with these GCs, e.g. G1,Parallel,Shenandoah,Z')
     .option('--v8', "also run the native-JS ports under V8's own GC (--trace-gc)", false)

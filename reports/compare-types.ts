@@ -84,6 +84,10 @@ export interface CompareResults {
     v8: boolean;
     /** Runs touched every heap page first (heaplab --pretouch, HotSpot -XX:+AlwaysPreTouch); absent in older results. */
     pretouch?: boolean;
+    /** Collector options given, by heaplab collector; absent in older results. */
+    gcOptions?: Record<string, Record<string, string>>;
+    /** -XX:MaxGCPauseMillis given to the HotSpot cells. */
+    hotspotPauseGoalMs?: number;
     params: Record<string, string>;
   };
   runs: MatrixRun[];

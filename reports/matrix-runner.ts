@@ -52,6 +52,10 @@ export interface MatrixSpec {
   v8: boolean;
   /** Touch every heap page before each run: heaplab --pretouch, HotSpot -XX:+AlwaysPreTouch (V8 has no such flag). */
   pretouch: boolean;
+  /** Collector options by heaplab collector (as named in `collectors`), passed to its cells as --gc-opt k=v. */
+  gcOptions: Record<string, Record<string, string>>;
+  /** -XX:MaxGCPauseMillis of the HotSpot cells (undefined: the JVM's default, 200 ms for G1). */
+  hotspotPauseGoalMs?: number;
   jobs: number;
   /** GC log for heaplab cells: `file` becomes one file per cell next to it. */
   log?: { file?: string; level: GcLogLevel };
@@ -130,6 +134,7 @@ export function childArgs(spec: MatrixSpec, cell: PlannedCell, outFile: string):
   for (const [k, v] of Object.entries(cell.workload.given)) args.push('--param', `${k}=${v}`);
   if (cell.workload.latency) args.push('--latency');
   if (spec.pretouch) args.push('--pretouch');
+  for (const [k, v] of Object.entries(spec.gcOptions[cell.key.collector] ?? {})) args.push('--gc-opt', `${k}=${v}`);
   if (spec.log) {
     if (spec.log.file !== undefined) args.push('--log', cellLogFile(spec.log.file, cell.key, cell.repeat));
     args.push('--log-level', spec.log.level);
@@ -218,7 +223,7 @@ export async function runMatrix(spec: MatrixSpec, hooks: MatrixHooks = {}): Prom
     const workDir = join(tmp, `${cell.index}-${cellId(cell.key, cell.repeat)}`);
     const common = { workload: cell.key.workload, heapBytes: cell.key.heapBytes, params: cell.workload.params, iterations: spec.iterations, workDir };
     try {
-      const report = source === 'hotspot' ? await runHotspot({ gc: cell.gc ?? '', pretouch: spec.pretouch, ...common }) : await runV8(common);
+      const report = source === 'hotspot' ? await runHotspot({ gc: cell.gc ?? '', pretouch: spec.pretouch, pauseGoalMs: spec.hotspotPauseGoalMs, ...common }) : await runV8(common);
       const outcome = report.outcome === 'ok' ? 'ok' : 'out-of-memory';
       return { ...base, outcome, ...(report.error !== undefined ? { message: report.error } : {}), report };
     } catch (e) {

@@ -198,6 +198,9 @@ export function summaryMarkdown(results: CompareResults): string {
     `workloads ${m.workloads.join(', ')}; heaps ${m.heaps.map(formatBytes).join(', ')}; ${m.repeat} repeat(s); ${results.runs.length} runs.`);
   const given = Object.entries(m.params);
   if (given.length) out.push(`Parameters given: ${given.map(([k, v]) => `${k}=${v}`).join(' ')} (others at their defaults).`);
+  const options = Object.entries(m.gcOptions ?? {}).map(([c, o]) => `${c} ${Object.entries(o).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (m.hotspotPauseGoalMs !== undefined) options.push(`HotSpot -XX:MaxGCPauseMillis=${m.hotspotPauseGoalMs}`);
+  if (options.length) out.push(`Collector options given: ${options.join('; ')} (others at their defaults).`);
   out.push('');
   out.push('## Method', '');
   out.push(`- **Warm-up (DaCapo-style):** each run executes the workload ${m.iterations} time(s) in one fresh Node process, ` +

@@ -4,7 +4,7 @@
  * into heaplab's run report (configuration.collector.source = 'hotspot' | 'v8').
  *
  *   runHotspot   1. compile workloads/ports/java once per source hash into workDir (javac)
- *                2. java -XX:+Use<gc>GC -Xms<heap> -Xmx<heap> [-XX:+AlwaysPreTouch]
+ *                2. java -XX:+Use<gc>GC -Xms<heap> -Xmx<heap> [-XX:+AlwaysPreTouch] [-XX:MaxGCPauseMillis=<ms>]
  *                        -Xlog:gc*:file=<log>:uptime,uptimenanos,level,tags <Port> --k=v ... --iterations=N
  *                        (G1: gc*,gc+phases=debug, for its per-worker card-scan and copy times)
  *                3. parse the unified log (hotspot-log.ts) and the program's stdout
@@ -89,6 +89,8 @@ export interface HotspotRunOptions {
   workDir: string;
   /** -XX:+AlwaysPreTouch: touch every heap page before the program runs (heaplab's --pretouch). */
   pretouch?: boolean;
+  /** -XX:MaxGCPauseMillis (undefined: the JVM's default). */
+  pauseGoalMs?: number;
 }
 
 export interface V8RunOptions {
@@ -419,7 +421,8 @@ export async function runHotspot(o: HotspotRunOptions): Promise<RunReport> {
   const classesDir = await compileJavaPorts(o.workDir);
   const logFile = join(o.workDir, `${uniqueName(`hotspot-${gc}-${o.workload}`)}.gc.log`);
   const heapFlag = `${Math.ceil(o.heapBytes / 1024)}k`;
-  const jvmFlags = [...HOTSPOT_COLLECTORS[gc].flags, `-Xms${heapFlag}`, `-Xmx${heapFlag}`, ...(o.pretouch ? ['-XX:+AlwaysPreTouch'] : []), `-Xlog:${gc === 'G1' ? 'gc*,gc+phases=debug' : 'gc*'}:file="${logFile}":uptime,uptimenanos,level,tags`];
+  const jvmFlags = [...HOTSPOT_COLLECTORS[gc].flags, `-Xms${heapFlag}`, `-Xmx${heapFlag}`, ...(o.pretouch ? ['-XX:+AlwaysPreTouch'] : []),
+    ...(o.pauseGoalMs !== undefined ? [`-XX:MaxGCPauseMillis=${o.pauseGoalMs}`] : []), `-Xlog:${gc === 'G1' ? 'gc*,gc+phases=debug' : 'gc*'}:file="${logFile}":uptime,uptimenanos,level,tags`];
   const run = await runProgram('java', [...jvmFlags, '-cp', classesDir, className, ...args0]);
   const output = run.stdout + run.stderr;
   writeFileSync(`${logFile}.stdout.txt`, run.stdout); // for `heaplab import hotspot <log> --stdout <this>`

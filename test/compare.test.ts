@@ -99,6 +99,19 @@ describe('heaplab compare: a tiny matrix', () => {
     expect(readFileSync(join(touched, 'summary.md'), 'utf8')).toMatch(/\*\*Pre-touch:\*\* every heap page was touched/);
   });
 
+  it('passes collector options: -g k=v to every collector that has k, --pause-goal to those with a goal', () => {
+    const dir = join(work, 'options');
+    const r = heaplab('compare', '--collectors', 'gen,g1', '--workloads', 'lru-cache', '--heaps', '2m', '--repeat', '1', '--iterations', '1', ...TINY,
+      '-g', 'tenuringThreshold=3', '-g', 'gen.budgetPercent=20', '--pause-goal', '40', '--out', dir);
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as CompareResults;
+    const options = (c: string) => got.runs.find((x) => x.cell.collector === c)?.report?.configuration.collector.options;
+    expect(options('gen')).toMatchObject({ tenuringThreshold: 3, budgetPercent: 20 });
+    expect(options('g1')).toMatchObject({ tenuringThreshold: 3, budgetPercent: 5, pauseGoalMs: 40 });
+    expect(got.matrix.gcOptions).toEqual({ gen: { tenuringThreshold: '3', 'budgetPercent': '20' }, g1: { tenuringThreshold: '3', pauseGoalMs: '40' } });
+    expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toMatch(/Collector options given: gen tenuringThreshold=3 budgetPercent=20; g1 tenuringThreshold=3 pauseGoalMs=40/);
+  });
+
   it('records the out-of-memory cell as failed and goes on', () => {
     const eps = results.runs.filter((r) => r.cell.collector === 'epsilon');
     expect(eps.map((r) => r.outcome)).toEqual(['out-of-memory', 'out-of-memory']);
@@ -153,6 +166,10 @@ describe('heaplab compare / report: bad input', () => {
     ['unknown workload', ['compare', '--collectors', 'evac', '--workloads', 'nope']],
     ['bad heap size', ['compare', '--collectors', 'evac', '--workloads', 'lru-cache', '--heaps', '12q']],
     ['a parameter no workload takes', ['compare', '--collectors', 'evac', '--workloads', 'lru-cache', '-p', 'bogus=1']],
+    ['a collector option no collector takes', ['compare', '--collectors', 'evac,gen', '--workloads', 'lru-cache', '-g', 'bogus=1']],
+    ['an option the named collector lacks', ['compare', '--collectors', 'evac,gen', '--workloads', 'lru-cache', '-g', 'evac.tenuringThreshold=3']],
+    ['an option value the collector refuses', ['compare', '--collectors', 'gen', '--workloads', 'lru-cache', '-g', 'remsetRepresentation=bogus']],
+    ['a pause goal with no collector that has one', ['compare', '--collectors', 'evac,gen', '--workloads', 'lru-cache', '--pause-goal', '50']],
   ])('%s: one line, exit 2, nothing written', (_what, args) => {
     const dir = join(work, 'never');
     expectOneLineError(heaplab(...args, '--out', dir));

@@ -313,10 +313,11 @@ describe.skipIf(!javaAvailable)('HotSpot runs of the Java ports (64 MiB heap)', 
     }
   }
 
-  it('pretouch: the JVM runs with -XX:+AlwaysPreTouch, and its log says the heap was pre-touched', async () => {
-    const report = await runHotspot({ gc: 'G1', workload: 'lru-cache', heapBytes: 64 * M, params: SMALL['lru-cache'], iterations: 1, workDir, pretouch: true });
+  it('pretouch and a pause goal: the JVM runs with -XX:+AlwaysPreTouch and -XX:MaxGCPauseMillis, and its log says the heap was pre-touched', async () => {
+    const report = await runHotspot({ gc: 'G1', workload: 'lru-cache', heapBytes: 64 * M, params: SMALL['lru-cache'], iterations: 1, workDir, pretouch: true, pauseGoalMs: 50 });
     expect(report.outcome).toBe('ok');
     expect(report.configuration.collector.options.jvmFlags).toContain('-XX:+AlwaysPreTouch');
+    expect(report.configuration.collector.options.jvmFlags).toContain('-XX:MaxGCPauseMillis=50');
     expect(report.configuration.pretouch).toBe(true);
   });
 
