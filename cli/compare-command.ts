@@ -64,38 +64,52 @@ function list(text: string, flag: string): string[] {
   return items;
 }
 
+/** One workload or collector of the matrix, taking k=v pairs: its names (as given, and its own) and its keys. */
+interface PairTaker {
+  names: string[];
+  keys: string[];
+}
+
 /**
- * --param k=v applies to every workload that has parameter k; --param
- * workload.k=v to that workload only. A key no workload takes is an error.
+ * Deals k=v pairs out to the things of the matrix (workloads, collectors): k=v
+ * goes to every thing that has key k, name.k=v to that thing only (an error if
+ * it lacks k) and wins over k=v there. A key no thing takes is an error.
  */
-export async function matrixWorkloads(names: string[], pairs: Record<string, string>): Promise<MatrixWorkload[]> {
-  const loaded = await Promise.all(names.map((n) => loadWorkload(n)));
+function dealPairs(flag: string, kind: 'workload' | 'collector', noun: string, takers: PairTaker[], pairs: Record<string, string>): Record<string, string>[] {
   const used = new Set<string>();
-  const out: MatrixWorkload[] = [];
-  for (const [i, w] of loaded.entries()) {
+  const dealt = takers.map((t) => {
     const given: Record<string, string> = {};
     for (const [key, value] of Object.entries(pairs)) {
-      if (key in w.params) {
+      if (t.keys.includes(key)) {
         given[key] = value;
         used.add(key);
       }
     }
     for (const [key, value] of Object.entries(pairs)) {
-      for (const prefix of new Set([`${names[i]}.`, `${w.name}.`])) {
-        if (key.startsWith(prefix)) {
-          const k = key.slice(prefix.length);
-          if (!(k in w.params)) throw new UsageError(`--param ${key}: workload ${w.name} has no parameter '${k}' (parameters: ${Object.keys(w.params).join(', ')})`);
-          given[k] = value;
-          used.add(key);
-        }
+      for (const prefix of new Set(t.names.map((n) => `${n}.`))) {
+        if (!key.startsWith(prefix)) continue;
+        const k = key.slice(prefix.length);
+        if (!t.keys.includes(k)) throw new UsageError(`${flag} ${key}: ${kind} ${t.names[t.names.length - 1]} has no ${noun} '${k}' (${noun}s: ${t.keys.join(', ') || 'none'})`);
+        given[k] = value;
+        used.add(key);
       }
     }
-    const params = workloadParams(w, given, undefined);
-    out.push({ name: names[i], given, params, latency: w.requests !== undefined });
-  }
+    return given;
+  });
   const unused = Object.keys(pairs).filter((k) => !used.has(k));
-  if (unused.length > 0) throw new UsageError(`--param ${unused[0]}: no workload in the matrix takes it`);
-  return out;
+  if (unused.length > 0) throw new UsageError(`${flag} ${unused[0]}: no ${kind} in the matrix takes it`);
+  return dealt;
+}
+
+/**
+ * The matrix's workloads with their parameters resolved for the ports:
+ * --param k=v applies to every workload that has parameter k; --param
+ * workload.k=v to that workload only. A key no workload takes is an error.
+ */
+export async function matrixWorkloads(names: string[], pairs: Record<string, string>): Promise<MatrixWorkload[]> {
+  const loaded = await Promise.all(names.map((n) => loadWorkload(n)));
+  const dealt = dealPairs('--param', 'workload', 'parameter', loaded.map((w, i) => ({ names: [names[i], w.name], keys: Object.keys(w.params) })), pairs);
+  return loaded.map((w, i) => ({ name: names[i], given: dealt[i], params: workloadParams(w, dealt[i], undefined), latency: w.requests !== undefined }));
 }
 
 /**
@@ -105,31 +119,12 @@ export async function matrixWorkloads(names: string[], pairs: Record<string, str
  */
 export async function matrixGcOptions(names: string[], pairs: Record<string, string>): Promise<Record<string, Record<string, string>>> {
   const plugins = await Promise.all(names.map((n) => loadCollector(n)));
-  const used = new Set<string>();
+  const dealt = dealPairs('--gc-opt', 'collector', 'option', plugins.map((p, i) => ({ names: [names[i], p.name], keys: Object.keys(p.options) })), pairs);
   const out: Record<string, Record<string, string>> = {};
   for (const [i, plugin] of plugins.entries()) {
-    const given: Record<string, string> = {};
-    for (const [key, value] of Object.entries(pairs)) {
-      if (key in plugin.options) {
-        given[key] = value;
-        used.add(key);
-      }
-      for (const prefix of new Set([`${names[i]}.`, `${plugin.name}.`])) {
-        if (!key.startsWith(prefix)) continue;
-        const k = key.slice(prefix.length);
-        if (!(k in plugin.options)) {
-          const known = Object.keys(plugin.options);
-          throw new UsageError(`--gc-opt ${key}: collector ${plugin.name} has no option '${k}'${known.length ? ` (options: ${known.join(', ')})` : ''}`);
-        }
-        given[k] = value;
-        used.add(key);
-      }
-    }
-    resolveOptions(plugin, given as Record<string, OptionValue>); // a value the collector refuses: its one-line error, now
-    if (Object.keys(given).length > 0) out[names[i]] = given;
+    resolveOptions(plugin, dealt[i] as Record<string, OptionValue>); // a value the collector refuses: its one-line error, now
+    if (Object.keys(dealt[i]).length > 0) out[names[i]] = dealt[i];
   }
-  const unused = Object.keys(pairs).filter((k) => !used.has(k));
-  if (unused.length > 0) throw new UsageError(`--gc-opt ${unused[0]}: no collector in the matrix takes it`);
   return out;
 }
 
