@@ -114,18 +114,25 @@ export async function matrixWorkloads(names: string[], pairs: Record<string, str
 
 /**
  * Collector options by heaplab collector: k=v goes to every collector that has
- * option k, collector.k=v to that collector only; each collector's values are
- * checked as `heaplab run` checks them. A key no collector takes is an error.
+ * option k, collector.k=v to that collector only, and a pause goal to every
+ * collector that has pauseGoalMs and was not given one; each collector's
+ * values are checked as `heaplab run` checks them. A key no collector takes is
+ * an error.
  */
-export async function matrixGcOptions(names: string[], pairs: Record<string, string>): Promise<Record<string, Record<string, string>>> {
+export async function matrixGcOptions(names: string[], pairs: Record<string, string>, pauseGoalMs?: number): Promise<{ options: Record<string, Record<string, string>>; withGoal: number }> {
   const plugins = await Promise.all(names.map((n) => loadCollector(n)));
   const dealt = dealPairs('--gc-opt', 'collector', 'option', plugins.map((p, i) => ({ names: [names[i], p.name], keys: Object.keys(p.options) })), pairs);
-  const out: Record<string, Record<string, string>> = {};
+  const options: Record<string, Record<string, string>> = {};
+  let withGoal = 0;
   for (const [i, plugin] of plugins.entries()) {
+    if (pauseGoalMs !== undefined && 'pauseGoalMs' in plugin.options) {
+      withGoal++;
+      dealt[i].pauseGoalMs ??= String(pauseGoalMs);
+    }
     resolveOptions(plugin, dealt[i] as Record<string, OptionValue>); // a value the collector refuses: its one-line error, now
-    if (Object.keys(dealt[i]).length > 0) out[names[i]] = dealt[i];
+    if (Object.keys(dealt[i]).length > 0) options[names[i]] = dealt[i];
   }
-  return out;
+  return { options, withGoal };
 }
 
 export async function matrixSpecFromFlags(flags: CompareFlags): Promise<MatrixSpec> {
@@ -136,14 +143,11 @@ export async function matrixSpecFromFlags(flags: CompareFlags): Promise<MatrixSp
   for (const h of heaps) heapGeometry(h);
   const hotspot = flags.hotspot === undefined ? [] : list(flags.hotspot, '--hotspot');
   for (const gc of hotspot) if (!/^[A-Za-z][\w-]*$/.test(gc)) throw new UsageError(`--hotspot: '${gc}' is not a GC name (e.g. G1, Parallel, Shenandoah, Z)`);
-  const gcPairs = parsePairs(flags.gcOpt, '--gc-opt');
   const pauseGoalMs = flags.pauseGoal === undefined ? undefined : parseInteger(flags.pauseGoal, '--pause-goal', 1);
-  if (pauseGoalMs !== undefined) {
-    const withGoal = (await Promise.all(collectors.map((c) => loadCollector(c)))).filter((p) => 'pauseGoalMs' in p.options);
-    if (withGoal.length === 0 && hotspot.length === 0) throw new UsageError('--pause-goal: no collector in the matrix has a pause-time goal (g1, or HotSpot cells with --hotspot)');
-    for (const p of withGoal) if (!(`${p.name}.pauseGoalMs` in gcPairs)) gcPairs[`${p.name}.pauseGoalMs`] = String(pauseGoalMs);
+  const { options: gcOptions, withGoal } = await matrixGcOptions(collectors, parsePairs(flags.gcOpt, '--gc-opt'), pauseGoalMs);
+  if (pauseGoalMs !== undefined && withGoal === 0 && hotspot.length === 0) {
+    throw new UsageError('--pause-goal: no collector in the matrix has a pause-time goal (g1, or HotSpot cells with --hotspot)');
   }
-  const gcOptions = await matrixGcOptions(collectors, gcPairs);
   const level = parseLogLevel(flags.logLevel);
   const timeout = flags.timeout === undefined ? undefined : parseInteger(flags.timeout, '--timeout', 1) * 1000;
   return {
