@@ -72,6 +72,7 @@ const STALL = /^(Allocation|Relocation) Stall \((.+)\) (\d+(?:\.\d+)?)ms$/;
 const CYCLE_START = /^GC\((\d+)\) Garbage Collection \((.+)\)$/;
 const Z_USED = /^GC\((\d+)\)\s+Used:\s+(.*)$/;
 const EPSILON_HEAP = /^Heap: .* (\d+[BKMGT]) \([\d.]+%\) used$/;
+const PRE_TOUCH = /^Pre-touch: (Enabled|Disabled)$/;
 const WORKER_STAT = /^GC\((\d+)\)\s+(.+?):\s+Min:.*\bSum:\s*(\d+(?:\.\d+)?), Workers: (\d+)$/;
 /** G1's per-worker statistics that have a heaplab counter of the same meaning. */
 const WORKER_COUNTERS: Record<string, string> = {
@@ -333,7 +334,7 @@ export function parseHotspotLog(text: string): ParsedGcLog {
       regionBytes = hotspotSize(m[1]);
       continue;
     }
-    if ((m = /^Pre-touch: (Enabled|Disabled)$/.exec(msg))) {
+    if ((m = PRE_TOUCH.exec(msg))) {
       preTouch = m[1] === 'Enabled';
       continue;
     }

@@ -258,7 +258,7 @@ function convertOption(collector: string, name: string, spec: OptionSpec, value:
   }
   const text = String(value);
   if (spec.choices !== undefined && !spec.choices.includes(text)) {
-    throw new UsageError(`collector ${collector}: option ${name}=${text} is not one of ${spec.choices.join(', ')}`);
+    throw new UsageError(`collector ${collector}: option ${name} '${text}' is not one of ${spec.choices.join(', ')}`);
   }
   return text;
 }

@@ -29,7 +29,7 @@ import { EV_PREPARE, type GcEventListener } from '../../vm-core/events.js';
 import type { Vm } from '../../vm-core/vm.js';
 import { REMSET_COLLECTOR_OPTIONS, RemsetCollector, remsetOptions } from '../region/remset-collector.js';
 import { gen } from '../region/presets.js';
-import { Persistence, type PersistenceReport, persistenceOptions } from './persistence.js';
+import { Persistence, type PersistenceReport, persistenceOptions, RUN_PERSIST_MODES } from './persistence.js';
 
 export class GcPersistCollector extends RemsetCollector {
   readonly persistence: Persistence;
@@ -90,7 +90,7 @@ export const gcpersist: CollectorPlugin = {
   description: 'gen + GCPersist (Wu et al. VEE 2020): lazy GC-assisted persistence of the data reachable from persistent roots into a crash-consistent image',
   constraints: { ...gen.constraints },
   options: {
-    persistMode: { default: 'lazy', description: 'lazy (commit at every pause), lazy-old (at mixed and full pauses), eager (write-through log per store + commit at every pause), off (= gen)' },
+    persistMode: { default: 'lazy', choices: RUN_PERSIST_MODES, description: 'lazy (commit at every pause), lazy-old (at mixed and full pauses), eager (write-through log per store + commit at every pause), off (= gen)' },
     image: { default: '', description: "image file to create (the NVM stand-in); '' keeps epochs in memory; heaplab run --image sets it" },
     recover: { default: '', description: 'image to recover at start-up (heaplab run --recover); epochs are then appended to it unless image names another file' },
     eagerBatch: { default: 64, description: 'eager mode: at most this many stores per fdatasync of the write-through log (1: every store durable before it returns)' },

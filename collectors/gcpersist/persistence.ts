@@ -75,8 +75,7 @@ export interface PersistenceOptions {
 }
 
 export function persistenceOptions(o: Record<string, OptionValue>): PersistenceOptions {
-  const mode = String(o.persistMode);
-  if (!(RUN_PERSIST_MODES as string[]).includes(mode)) throw new UsageError(`gcpersist: persistMode '${mode}' is not one of ${RUN_PERSIST_MODES.join(', ')}`);
+  const mode = String(o.persistMode); // one of RUN_PERSIST_MODES: the option's choices, checked by resolveOptions
   const batch = Number(o.eagerBatch);
   if (!(Number.isInteger(batch) && batch >= 1)) throw new UsageError(`gcpersist: eagerBatch=${o.eagerBatch} must be a positive integer`);
   return { mode: mode as RunPersistMode, image: String(o.image ?? ''), recover: String(o.recover ?? ''), eagerBatch: batch };
