@@ -3,8 +3,13 @@
  * Int32Array with membership flags so a region is never listed twice.
  * Single regions are taken from the lowest address first (the stack is kept
  * sorted high-to-low when regions are returned in bulk), which keeps used
- * memory compact as G1's free list does. Contiguous runs for humongous objects
- * are found by scanning the region table.
+ * memory compact as G1's free list does. A caller may prefer regions of one
+ * residency (see Heap.resident): the lowest free region with that flag, else
+ * the lowest of all. Contiguous runs for humongous objects are found by
+ * scanning the region table.
+ *
+ *   stack   [ 2040 2039 ... 17 16 9 8 ]      size = 8 regions listed
+ *             ^ bottom: highest address  ^ top: taken first
  */
 export class FreeRegionList {
   private readonly stack: Int32Array;
@@ -32,6 +37,38 @@ export class FreeRegionList {
     const r = this.stack[--this.size];
     this.listed[r] = 0;
     return r;
+  }
+
+  /**
+   * Removes and returns the lowest-addressed free region r with flags[r] ===
+   * wanted, or the lowest-addressed free region when none has it; -1 when none
+   * is left. Linear in the list's length (at most the region count).
+   */
+  takePreferring(flags: Uint8Array, wanted: number): number {
+    const stack = this.stack;
+    for (let i = this.size - 1; i >= 0; i--) {
+      const r = stack[i];
+      if (flags[r] !== wanted) continue;
+      stack.copyWithin(i, i + 1, this.size);
+      this.size--;
+      this.listed[r] = 0;
+      return r;
+    }
+    return this.take();
+  }
+
+  /**
+   * Removes every free region into `into`, lowest address first, those with
+   * flags[r] === wanted before the others; returns how many.
+   */
+  takeAllPreferring(into: Int32Array, flags: Uint8Array, wanted: number): number {
+    const stack = this.stack;
+    let n = 0;
+    for (let i = this.size - 1; i >= 0; i--) if (flags[stack[i]] === wanted) into[n++] = stack[i];
+    for (let i = this.size - 1; i >= 0; i--) if (flags[stack[i]] !== wanted) into[n++] = stack[i];
+    for (let i = 0; i < n; i++) this.listed[into[i]] = 0;
+    this.size = 0;
+    return n;
   }
 
   /** Removes the listed regions [first, first + n) (a humongous run just claimed). */

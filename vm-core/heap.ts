@@ -16,6 +16,15 @@
  * The block-offset table holds, for every card, the start of the object that
  * covers the card's first word; it is kept by every allocation that crosses a
  * card boundary (see `recordObjectStart`) and by every filler.
+ *
+ * Residency: the OS backs a page of the buffer with memory the first time it
+ * is written, and that first touch is slow (2-9 us per 4 KiB page on the
+ * project's VMs: docs/methodology.md). `resident[r]` says region r has been
+ * claimed before, so its pages are backed. Copy destinations, claimed inside
+ * pauses, take resident regions first; mutator allocation regions, which the
+ * mutator zeroes at TLAB refill outside any pause, take fresh regions first.
+ * So the first-touch cost falls on the mutator, as -XX:+AlwaysPreTouch moves
+ * it to start-up, without pre-touching the whole heap up front.
  */
 import { VerificationError } from './errors.js';
 import { FreeRegionList } from './free-region-list.js';
@@ -44,6 +53,10 @@ export class Heap {
   readonly humongousWords: number;
   readonly regions: RegionTable;
   readonly free: FreeRegionList;
+  /** 1 when region r was ever claimed (or pre-touched): its pages are backed by memory. */
+  readonly resident: Uint8Array;
+  /** Regions never claimed: while there are some, mutator allocation regions are taken from them. */
+  private freshRegions: number;
   readonly types: TypeRegistry;
   readonly meta: SideMetadata;
   /**
@@ -75,10 +88,20 @@ export class Heap {
     this.humongousWords = this.regionWords >> 1;
     this.regions = new RegionTable(this.regionCount, this.logRegionWords);
     this.free = new FreeRegionList(this.regionCount);
+    this.resident = new Uint8Array(this.regionCount);
     this.types = new TypeRegistry();
     this.meta = new SideMetadata(geometry.heapBytes);
     for (let r = this.regionCount - 1; r >= 0; r--) this.free.add(r);
     this.writeFiller(0, MIN_OBJECT_WORDS);
+    // region 0 counts as fresh although its null filler touched its first page, so the first object still lands at word 2
+    this.freshRegions = this.regionCount;
+  }
+
+  /** Writes every page of the heap once (as -XX:+AlwaysPreTouch): every region is resident afterwards. */
+  pretouch(): void {
+    this.words.fill(0, MIN_OBJECT_WORDS);
+    this.resident.fill(1);
+    this.freshRegions = 0;
   }
 
   get heapBytes(): number { return this.geometry.heapBytes; }
@@ -129,10 +152,35 @@ export class Heap {
 
   // ---- regions ------------------------------------------------------------
 
-  /** Takes a free region and gives it `kind`; -1 when none is free. The region's memory is not zeroed. */
+  /**
+   * Takes a free region for copying into (a pause's destination, a persistent
+   * region) and gives it `kind`: the lowest resident one, else the lowest
+   * fresh one; -1 when none is free. The region's memory is not zeroed.
+   */
   claimRegion(kind: number): number {
-    const r = this.free.take();
+    return this.claim(this.free.takePreferring(this.resident, 1), kind);
+  }
+
+  /**
+   * Takes a free region for mutator allocation and gives it `kind`: the lowest
+   * fresh one while any is left (the mutator pays its first touch when it
+   * zeroes TLABs), else the lowest; -1 when none is free.
+   */
+  claimMutatorRegion(kind: number): number {
+    return this.claim(this.freshRegions > 0 ? this.free.takePreferring(this.resident, 0) : this.free.take(), kind);
+  }
+
+  /** Region r was taken off the free list by a thread of a pause (see takeAllPreferring): its pages are backed from now on. */
+  noteResident(r: number): void {
+    if (this.resident[r] === 0) {
+      this.resident[r] = 1;
+      this.freshRegions--;
+    }
+  }
+
+  private claim(r: number, kind: number): number {
     if (r < 0) return -1;
+    this.noteResident(r);
     this.regions.kind[r] = kind;
     this.regions.top[r] = this.regions.bottom(r);
     return r;
@@ -148,6 +196,7 @@ export class Heap {
     const first = this.free.findRun(n, this.regionCount);
     if (first < 0) return 0;
     this.free.removeRun(first, n);
+    for (let r = first; r < first + n; r++) this.noteResident(r);
     const regions = this.regions;
     const obj = regions.bottom(first);
     const end = obj + words;

@@ -40,7 +40,7 @@ export class RegionAllocator {
     const regions = heap.regions;
     let r = this.current;
     if (r < 0 || regions.end(r) - regions.top[r] < minWords) {
-      r = heap.claimRegion(this.kind);
+      r = heap.claimMutatorRegion(this.kind);
       if (r < 0) return false;
       this.current = r;
       this.regionsClaimed++;

@@ -80,7 +80,7 @@ export class Vm implements MutatorHost {
   constructor(readonly config: VmConfig) {
     const geometry = heapGeometry(config.heapBytes, config.regionBytes);
     this.heap = new Heap(geometry);
-    if (config.pretouch) this.heap.words.fill(0, 2);
+    if (config.pretouch) this.heap.pretouch();
     this.types = this.heap.types;
     this.plugin = config.collector;
     this.options = resolveOptions(config.collector, config.collectorOptions ?? {});

@@ -179,7 +179,8 @@ export class RemsetEvacuation {
   /**
    * Starts a pause: the collection set must already be flagged inCset in the
    * region table. Every free region goes into the pause's pool (the threads
-   * claim copy destinations from it); unused ones return in drain().
+   * claim copy destinations from it), resident ones first (see Heap:
+   * residency); unused ones return in drain().
    */
   begin(tenuringThreshold: number, maxSurvivorRegions: number): void {
     this.work = RemsetEvacuation.emptyWork();
@@ -196,8 +197,7 @@ export class RemsetEvacuation {
     }
     computeSlotTargets(this.shared, regions.inCset, this.remsets.tracked, heap.regionCount);
     computeCardSources(this.shared, regions.kind, regions.inCset, heap.regionCount);
-    let poolCount = 0;
-    for (let r = heap.free.take(); r >= 0; r = heap.free.take()) pool[poolCount++] = r;
+    const poolCount = heap.free.takeAllPreferring(pool, heap.resident, 1);
     control.fill(0);
     control[POOL_COUNT] = poolCount;
     control[SURVIVOR_MAX] = maxSurvivorRegions;
@@ -323,6 +323,7 @@ export class RemsetEvacuation {
       const r = claimed[i];
       const kind = claimed[i + 1];
       if (kind === REGION_SURVIVOR) work.survivorRegions++;
+      this.heap.noteResident(r);
       this.onDestinationClaimed(r, kind);
     }
   }
