@@ -57,6 +57,20 @@ export class FreeRegionList {
     return this.take();
   }
 
+  /** How many free regions r have flags[r] === wanted. */
+  countFlagged(flags: Uint8Array, wanted: number): number {
+    let n = 0;
+    for (let i = 0; i < this.size; i++) if (flags[this.stack[i]] === wanted) n++;
+    return n;
+  }
+
+  /** The highest-addressed free region r with flags[r] === wanted (left on the list), or -1. */
+  highestFlagged(flags: Uint8Array, wanted: number): number {
+    let best = -1;
+    for (let i = 0; i < this.size; i++) if (flags[this.stack[i]] === wanted && this.stack[i] > best) best = this.stack[i];
+    return best;
+  }
+
   /**
    * Removes every free region into `into`, lowest address first, those with
    * flags[r] === wanted before the others; returns how many.

@@ -23,8 +23,16 @@
  * claimed before, so its pages are backed. Copy destinations, claimed inside
  * pauses, take resident regions first; mutator allocation regions, which the
  * mutator zeroes at TLAB refill outside any pause, take fresh regions first.
- * So the first-touch cost falls on the mutator, as -XX:+AlwaysPreTouch moves
- * it to start-up, without pre-touching the whole heap up front.
+ * And while the free resident regions are fewer than the next pause could
+ * fill (the mutator regions claimed since the last pause, plus an eighth for
+ * survivors), each mutator claim also writes every page of the highest fresh
+ * free region (it stays free, now resident): so even the first pause, which finds
+ * no region freed before it, copies into touched memory. The first-touch cost
+ * falls on the mutator, as -XX:+AlwaysPreTouch moves it to start-up, without
+ * pre-touching the whole heap up front.
+ *
+ *   PAGE_WORDS  the OS page: 4 KiB = 1024 words; pre-faulting writes 0 to one
+ *               word of each (a fresh region's memory is all zero already)
  */
 import { VerificationError } from './errors.js';
 import { FreeRegionList } from './free-region-list.js';
@@ -40,6 +48,9 @@ import * as typeRegistry from './type-registry.js';
 const { ARRAY_BASE, CARD_WORDS, HEADER_WORDS, LOG_CARD_WORDS, MIN_OBJECT_WORDS, POISON_WORD, STATE_FORWARDED, STATE_MASK, TYPE_SHIFT, WORD_BYTES } = layout;
 const { REGION_FREE, REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START } = regionTable;
 const { FILLER_TYPE_ID, TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
+
+/** Words in an OS page (4 KiB), the unit of first-touch faults. */
+const PAGE_WORDS = 4096 / WORD_BYTES;
 
 export class Heap {
   readonly buffer: SharedArrayBuffer;
@@ -57,6 +68,10 @@ export class Heap {
   readonly resident: Uint8Array;
   /** Regions never claimed: while there are some, mutator allocation regions are taken from them. */
   private freshRegions: number;
+  /** Mutator allocation regions claimed since the last pause (what the next pause copies out of, survivors aside). */
+  private mutatorRegionsThisCycle = 0;
+  /** Fresh free regions the mutator pre-faulted for pauses (see Residency). */
+  prefaultedRegions = 0;
   readonly types: TypeRegistry;
   readonly meta: SideMetadata;
   /**
@@ -167,7 +182,32 @@ export class Heap {
    * zeroes TLABs), else the lowest; -1 when none is free.
    */
   claimMutatorRegion(kind: number): number {
-    return this.claim(this.freshRegions > 0 ? this.free.takePreferring(this.resident, 0) : this.free.take(), kind);
+    if (this.freshRegions === 0) return this.claim(this.free.take(), kind);
+    const r = this.claim(this.free.takePreferring(this.resident, 0), kind);
+    if (r >= 0) {
+      this.mutatorRegionsThisCycle++;
+      this.prefaultForNextPause();
+    }
+    return r;
+  }
+
+  /**
+   * Writes every page of the highest fresh free region (which stays free)
+   * when fewer free regions are resident than the next pause may copy into.
+   * The highest, not the lowest: the mutator's next regions stay contiguous,
+   * and the parallel pause deals the collection set to its threads by region
+   * parity (evacuation-closure.ts), which eden in every other region would
+   * hand to one thread alone.
+   */
+  private prefaultForNextPause(): void {
+    const wanted = this.mutatorRegionsThisCycle + (this.mutatorRegionsThisCycle >> 3);
+    if (this.free.countFlagged(this.resident, 1) >= wanted) return;
+    const r = this.free.highestFlagged(this.resident, 0);
+    if (r < 0) return;
+    const words = this.words;
+    for (let w = this.regions.bottom(r), end = this.regions.end(r); w < end; w += PAGE_WORDS) words[w] = 0;
+    this.noteResident(r);
+    this.prefaultedRegions++;
   }
 
   /** Region r was taken off the free list by a thread of a pause (see takeAllPreferring): its pages are backed from now on. */
@@ -250,6 +290,7 @@ export class Heap {
    * free list low-address first.
    */
   endPause(): void {
+    this.mutatorRegionsThisCycle = 0;
     for (const r of this.cooling) {
       this.checkPoison(r);
       this.free.add(r);
