@@ -16,9 +16,11 @@
  *             idle; the pause's copying ends when every thread is idle with nothing left
  *
  * Who copies an object (parallel): its owner, by address. The collection set
- * is dealt out by region, alternately to the two threads:
+ * is dealt out by region, alternately in address order, to the two threads
+ * (the TARGET_OWNER bit of slotTarget, set at the start of the pause):
  *
- *   owner(obj) = region(obj) & 1        regions 0 1 0 1 0 1 ...
+ *   collection set    r3  r4  r9  r10 r11 r40 ...
+ *   owner(obj)         0   1   0   1   0   1  ...   = (slotTarget[region(obj)] >>> OWNER_SHIFT) & 1
  *
  * A thread that finds a slot whose referent another thread owns hands the
  * slot's address over through its hand-off ring (evacuation-shared.ts); the
@@ -59,7 +61,7 @@ import * as regionTable from '../../vm-core/region-table.js';
 import * as sideMetadata from '../../vm-core/side-metadata.js';
 import * as typeRegistry from '../../vm-core/type-registry.js';
 import {
-  ABORT, CARD_CHUNK, CARD_COUNT, CARD_NEXT, CLAIM_CARDS, type EvacuationShared, HANDOFF_HEAD, HANDOFF_TAIL, IDLE, NAP, POOL_COUNT,
+  ABORT, CARD_CHUNK, CARD_COUNT, CARD_NEXT, CLAIM_CARDS, type EvacuationShared, HANDOFF_HEAD, HANDOFF_TAIL, IDLE, NAP, OWNER_SHIFT, POOL_COUNT,
   MAX_GC_THREADS, POOL_NEXT, Q_LOCK, Q_SIZE, QUEUE_CAPACITY, SURVIVOR_CLAIMED, SURVIVOR_MAX, TARGET_CANDIDATE, TARGET_IN_CSET, TARGET_NEW_SURVIVOR, TARGET_TRACKED,
   TENURING, THREADS, type ThreadResult, WAKES,
 } from './evacuation-shared.js';
@@ -454,7 +456,7 @@ export class EvacuationClosure {
             const f = slotTarget[r];
             if (f === 0) continue; // the common case: a region that asks for nothing
             if ((f & TARGET_IN_CSET) !== 0) {
-              if ((r & ownerMask) !== me) this.handOff(slot, v);
+              if (((f >>> OWNER_SHIFT) & ownerMask) !== me) this.handOff(slot, v);
               else {
                 pendingObj[this.pendingCount] = v;
                 pending[this.pendingCount++] = slot;
@@ -501,7 +503,7 @@ export class EvacuationClosure {
       const r = v >> log;
       const f = this.slotTarget[r];
       if ((f & TARGET_IN_CSET) !== 0) {
-        if ((r & this.ownerMask) !== this.me) this.handOff(slot, v);
+        if (((f >>> OWNER_SHIFT) & this.ownerMask) !== this.me) this.handOff(slot, v);
         else {
           this.pendingObj[this.pendingCount] = v;
           this.pending[this.pendingCount++] = slot;
@@ -552,7 +554,7 @@ export class EvacuationClosure {
           const f = slotTarget[r];
           if (f === 0) continue;
           if ((f & TARGET_IN_CSET) !== 0) {
-            if ((r & ownerMask) !== me) {
+            if (((f >>> OWNER_SHIFT) & ownerMask) !== me) {
               this.handOff(s, v);
             } else {
               pendingObj[this.pendingCount] = v;

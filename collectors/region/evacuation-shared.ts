@@ -81,6 +81,15 @@ export const TARGET_CANDIDATE = 2;
 export const TARGET_TRACKED = 4;
 /** slotTarget bit: a survivor region claimed in this pause (a slot into it dirties its card again: see EvacuationClosure.remember). */
 export const TARGET_NEW_SURVIVOR = 8;
+/**
+ * slotTarget bit: a collection-set region thread 1 owns (bit clear: thread 0).
+ * The collection set is dealt out alternately in address order, so each
+ * thread owns half its regions however they lie in the heap (eden in every
+ * other region would otherwise fall to one thread under an owner-by-parity rule).
+ */
+export const TARGET_OWNER = 16;
+/** TARGET_OWNER's position: (slotTarget[r] >>> OWNER_SHIFT) & ownerMask is region r's owner. */
+export const OWNER_SHIFT = 4;
 
 /**
  * Fills slotTarget from the collection set, the candidates and the regions
@@ -91,8 +100,10 @@ export const TARGET_NEW_SURVIVOR = 8;
  */
 export function computeSlotTargets(shared: EvacuationShared, inCset: Uint8Array, tracked: Uint8Array, regionCount: number): void {
   const { slotTarget, humongousCandidate } = shared;
+  let dealt = 0;
   for (let r = 0; r < regionCount; r++) {
-    slotTarget[r] = (inCset[r] !== 0 ? TARGET_IN_CSET : 0) | (humongousCandidate[r] !== 0 ? TARGET_CANDIDATE : 0) | (tracked[r] !== 0 ? TARGET_TRACKED : 0);
+    const owner = inCset[r] !== 0 && (dealt++ & 1) !== 0 ? TARGET_OWNER : 0;
+    slotTarget[r] = (inCset[r] !== 0 ? TARGET_IN_CSET : 0) | (humongousCandidate[r] !== 0 ? TARGET_CANDIDATE : 0) | (tracked[r] !== 0 ? TARGET_TRACKED : 0) | owner;
   }
 }
 

@@ -10,6 +10,7 @@
  * `parallel` configuration runs random programs the same way.
  */
 import { describe, expect, it } from 'vitest';
+import { computeSlotTargets, evacuationViews, newEvacuationBuffers, OWNER_SHIFT, TARGET_OWNER } from '../../collectors/region/evacuation-shared.js';
 import { EvacuationWorker } from '../../collectors/region/evacuation-threads.js';
 import { warmUpEvacuation } from '../../collectors/region/evacuation-warmup.js';
 import { gen } from '../../collectors/region/presets.js';
@@ -123,4 +124,17 @@ describe('parallel evacuation', () => {
     }
     expect(pausesChecked).toBe(12);
   }, 60_000);
+});
+
+describe('collection-set ownership', () => {
+  it('deals the collection set to the two threads alternately in address order, however it lies in the heap', () => {
+    const regionCount = 16;
+    const shared = evacuationViews(newEvacuationBuffers(regionCount * 8, regionCount));
+    // eden in every other region (a parity rule would give all of it to thread 1)
+    const inCset = Uint8Array.from({ length: regionCount }, (_, r) => (r % 2 === 1 && r < 12 ? 1 : 0));
+    computeSlotTargets(shared, inCset, new Uint8Array(regionCount), regionCount);
+    const owners = [...inCset.keys()].filter((r) => inCset[r] !== 0).map((r) => (shared.slotTarget[r] >>> OWNER_SHIFT) & 1);
+    expect(owners).toEqual([0, 1, 0, 1, 0, 1]);
+    for (let r = 0; r < regionCount; r++) if (inCset[r] === 0) expect(shared.slotTarget[r] & TARGET_OWNER).toBe(0);
+  });
 });
