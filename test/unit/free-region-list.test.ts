@@ -1,7 +1,8 @@
 /**
  * The free-region list (vm-core/free-region-list.ts): lowest address first,
  * no region listed twice, runs of contiguous free regions for humongous
- * objects, and removal of a claimed run.
+ * objects, removal of a claimed run, and taking regions by a flag (residency:
+ * see region-residency.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { FreeRegionList } from '../../vm-core/free-region-list.js';
@@ -60,5 +61,43 @@ describe('FreeRegionList', () => {
   it('removeRun refuses a run that is not all free', () => {
     const list = listOf(8, [2, 3, 5]);
     expect(() => list.removeRun(2, 3)).toThrow(/region 4 of a claimed run is not free/);
+  });
+});
+
+describe('FreeRegionList preferences', () => {
+  it('takePreferring hands out the lowest region with the wanted flag, else the lowest of all', () => {
+    const list = listOf(8, [7, 6, 5, 4, 3, 2, 1]);
+    const flags = Uint8Array.from([0, 0, 1, 0, 1, 0, 0, 0]);
+    expect(list.takePreferring(flags, 1)).toBe(2);
+    expect(list.takePreferring(flags, 1)).toBe(4);
+    expect(list.takePreferring(flags, 1)).toBe(1);
+    expect(list.has(1) || list.has(2) || list.has(4)).toBe(false);
+    expect(list.takePreferring(flags, 0)).toBe(3);
+    const rest = [];
+    for (let r = list.take(); r >= 0; r = list.take()) rest.push(r);
+    expect(rest).toEqual([5, 6, 7]);
+  });
+
+  it('takeAllPreferring empties the list, flagged regions first, each group low-first', () => {
+    const list = listOf(8, [7, 6, 5, 3, 2, 0]);
+    const flags = Uint8Array.from([0, 0, 0, 1, 0, 0, 1, 1]);
+    const into = new Int32Array(8);
+    expect(list.takeAllPreferring(into, flags, 1)).toBe(6);
+    expect([...into.subarray(0, 6)]).toEqual([3, 6, 7, 0, 2, 5]);
+    expect(list.length).toBe(0);
+    expect(list.has(3)).toBe(false);
+    list.add(3);
+    expect(list.take()).toBe(3);
+  });
+
+  it('countFlagged and highestFlagged read the list without changing it', () => {
+    const list = listOf(8, [7, 6, 4, 2, 1]);
+    const flags = Uint8Array.from([0, 1, 0, 1, 1, 1, 0, 0]);
+    expect(list.countFlagged(flags, 1)).toBe(2);
+    expect(list.countFlagged(flags, 0)).toBe(3);
+    expect(list.highestFlagged(flags, 0)).toBe(7);
+    expect(list.highestFlagged(flags, 1)).toBe(4);
+    expect(list.length).toBe(5);
+    expect(listOf(8, [6, 2]).highestFlagged(flags, 1)).toBe(-1);
   });
 });

@@ -4,46 +4,13 @@
  * that were claimed before (resident) and mutator allocation regions take
  * never-claimed (fresh) ones while any are left. A collector that let a pause
  * copy into fresh memory would pay the first touch inside the pause; these
- * tests pin which regions each side gets.
+ * tests pin which regions each side gets (the free list's own preferences are
+ * in free-region-list.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { gen } from '../../collectors/region/presets.js';
-import { FreeRegionList } from '../../vm-core/free-region-list.js';
 import { REGION_EDEN, REGION_OLD, REGION_SURVIVOR } from '../../vm-core/region-table.js';
 import { testVm } from '../kit/fixtures.js';
-
-function listOf(count: number, regions: number[]): FreeRegionList {
-  const list = new FreeRegionList(count);
-  for (const r of regions) list.add(r);
-  return list;
-}
-
-describe('FreeRegionList preferences', () => {
-  it('takePreferring hands out the lowest region with the wanted flag, else the lowest of all', () => {
-    const list = listOf(8, [7, 6, 5, 4, 3, 2, 1]);
-    const flags = Uint8Array.from([0, 0, 1, 0, 1, 0, 0, 0]);
-    expect(list.takePreferring(flags, 1)).toBe(2);
-    expect(list.takePreferring(flags, 1)).toBe(4);
-    expect(list.takePreferring(flags, 1)).toBe(1);
-    expect(list.has(1) || list.has(2) || list.has(4)).toBe(false);
-    expect(list.takePreferring(flags, 0)).toBe(3);
-    const rest = [];
-    for (let r = list.take(); r >= 0; r = list.take()) rest.push(r);
-    expect(rest).toEqual([5, 6, 7]);
-  });
-
-  it('takeAllPreferring empties the list, flagged regions first, each group low-first', () => {
-    const list = listOf(8, [7, 6, 5, 3, 2, 0]);
-    const flags = Uint8Array.from([0, 0, 0, 1, 0, 0, 1, 1]);
-    const into = new Int32Array(8);
-    expect(list.takeAllPreferring(into, flags, 1)).toBe(6);
-    expect([...into.subarray(0, 6)]).toEqual([3, 6, 7, 0, 2, 5]);
-    expect(list.length).toBe(0);
-    expect(list.has(3)).toBe(false);
-    list.add(3);
-    expect(list.take()).toBe(3);
-  });
-});
 
 describe('heap residency', () => {
   it('mutator regions are fresh while fresh ones last; copy destinations are resident ones', () => {
