@@ -194,10 +194,9 @@ export class Heap {
   /**
    * Writes every page of the highest fresh free region (which stays free)
    * when fewer free regions are resident than the next pause may copy into.
-   * The highest, not the lowest: the mutator's next regions stay contiguous,
-   * and the parallel pause deals the collection set to its threads by region
-   * parity (evacuation-closure.ts), which eden in every other region would
-   * hand to one thread alone.
+   * The highest, not the lowest: the mutator's own next regions stay
+   * contiguous (eden in every other region once gave one GC thread all of a
+   * pause under an owner-by-parity rule: see evacuation-shared.ts, TARGET_OWNER).
    */
   private prefaultForNextPause(): void {
     const wanted = this.mutatorRegionsThisCycle + (this.mutatorRegionsThisCycle >> 3);
