@@ -208,7 +208,7 @@ export function summaryMarkdown(results: CompareResults): string {
   out.push('- Each heaplab run is a fresh Node process (clean JIT, one collector per process); runs are interleaved repeat by repeat.');
   out.push(m.pretouch
     ? '- **Pre-touch:** every heap page was touched before each run (heaplab `--pretouch`, HotSpot `-XX:+AlwaysPreTouch`; V8 has no such flag), so no first-touch page fault lands in a pause.'
-    : '- **No pre-touch:** heap pages are first touched while the workload runs, and a pause that copies into fresh memory pays those page faults (as HotSpot by default; `compare --pretouch` removes them for heaplab and HotSpot).');
+    : '- **No pre-touch:** heap pages are first touched while the workload runs. heaplab\'s mutator pays those page faults (pauses copy into regions used before: docs/methodology.md, "First touch of heap memory"); HotSpot pays them in pauses that copy into old regions never used before. `compare --pretouch` removes them for both.');
   out.push('- Cells: median across the successful repeats, with its 95% confidence interval in brackets; pause percentiles are per run (HdrHistogram, 3 significant digits).');
   out.push('- GC share: total pause time / wall time. Wall: the workload\'s wall-clock time, pauses included.');
   out.push('- LBO: lower-bound overhead (Cai et al., ISPASS 2022): median wall time / the smallest (wall − pause time) of any collector on the same workload and heap.');
