@@ -116,6 +116,7 @@ export class Compactor {
     for (let r = 0; r < heap.regionCount; r++) {
       if (compacted[regions.kind[r]] === 0) continue;
       this.list[n++] = r;
+      regions.refStartsKept[r] = 0; // objects slide to new starts: a card scan walks the region (side-metadata.ts)
       if (regions.top[r] > regions.bottom(r)) regionsBefore++;
     }
     this.listLength = n;

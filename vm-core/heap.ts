@@ -39,7 +39,7 @@ import { FreeRegionList } from './free-region-list.js';
 import * as layout from './layout.js';
 import { RegionTable } from './region-table.js';
 import * as regionTable from './region-table.js';
-import { SideMetadata } from './side-metadata.js';
+import { clearMarks, SideMetadata } from './side-metadata.js';
 import { type HeapGeometry } from './sizes.js';
 import { TypeRegistry } from './type-registry.js';
 import * as typeRegistry from './type-registry.js';
@@ -146,11 +146,12 @@ export class Heap {
 
   // ---- fillers and the block-offset table ---------------------------------
 
-  /** Covers [start, start + words) with one filler object (words even, >= 2). */
+  /** Covers [start, start + words) with one filler object (words even, >= 2); in a region whose ref-starts bits are kept, clears those it covers. */
   writeFiller(start: number, words: number): void {
     this.words[start] = FILLER_TYPE_ID << TYPE_SHIFT;
     this.words[start + 1] = words - ARRAY_BASE;
     this.recordObjectStart(start, start + words);
+    if (this.regions.refStartsKept[start >> this.logRegionWords] !== 0) clearMarks(this.meta.refStarts, start, start + words);
   }
 
   /** Block-offset table upkeep: every card whose first word lies in [obj, end) is covered by obj. */
@@ -222,6 +223,7 @@ export class Heap {
     this.noteResident(r);
     this.regions.kind[r] = kind;
     this.regions.top[r] = this.regions.bottom(r);
+    this.regions.refStartsKept[r] = 0;
     return r;
   }
 
@@ -243,6 +245,7 @@ export class Heap {
       regions.kind[r] = r === first ? REGION_HUMONGOUS_START : REGION_HUMONGOUS_CONT;
       regions.humongousStart[r] = first;
       regions.top[r] = Math.min(regions.end(r), end);
+      regions.refStartsKept[r] = 0;
     }
     this.words.fill(0, obj, end);
     this.recordObjectStart(obj, end);
@@ -271,6 +274,7 @@ export class Heap {
     regions.age[r] = 0;
     regions.humongousStart[r] = -1;
     regions.tams[r] = bottom;
+    regions.refStartsKept[r] = 0;
     if (this.poisonReleased) this.quarantine.push(r);
     else this.free.add(r);
   }

@@ -19,6 +19,9 @@
  *                           objects the eager barrier has logged; 0 otherwise (always 0 for
  *                           other collectors). Kept by the GCPersist collector, which clears it
  *                           when the region is released.
+ *   refStartsKept    u8     1 when the ref-starts bitmap (side-metadata.ts) marks every object with
+ *                           reference slots in the region: set by an evacuation pause for its old
+ *                           copy destinations, 0 for a region filled any other way
  *
  * A region spans words [r << logRegionWords, (r + 1) << logRegionWords). Its
  * bottom is its first word, except region 0 whose first two words hold the
@@ -56,6 +59,7 @@ export class RegionTable {
   readonly humongousStart: Int32Array;
   readonly remset: Int32Array;
   readonly persistent: Uint8Array;
+  readonly refStartsKept: Uint8Array;
 
   constructor(readonly count: number, readonly logRegionWords: number, buffer?: SharedArrayBuffer) {
     this.arrays = new SharedArrays([
@@ -69,6 +73,7 @@ export class RegionTable {
       { name: 'humongousStart', kind: 'i32', length: count },
       { name: 'remset', kind: 'i32', length: count },
       { name: 'persistent', kind: 'u8', length: count },
+      { name: 'refStartsKept', kind: 'u8', length: count },
     ], buffer);
     this.kind = this.arrays.u8('kind');
     this.top = this.arrays.i32('top');
@@ -80,6 +85,7 @@ export class RegionTable {
     this.humongousStart = this.arrays.i32('humongousStart');
     this.remset = this.arrays.i32('remset');
     this.persistent = this.arrays.u8('persistent');
+    this.refStartsKept = this.arrays.u8('refStartsKept');
     if (!buffer) {
       for (let r = 0; r < count; r++) {
         this.top[r] = this.bottom(r);

@@ -9,9 +9,30 @@
  *   prev-bitmap     1 bit    8 heap bytes      4 MiB    (previous marking, concurrent marking)
  *   card-table      1 byte   512 heap bytes    512 KiB  CARD_CLEAN / CARD_DIRTY / CARD_YOUNG
  *   block-offsets   int32    512 heap bytes    2 MiB    start of the object covering each card's first word
+ *   ref-starts      1 bit    8 heap bytes      4 MiB    start of every object with reference slots, in the
+ *                                                       regions whose refStartsKept flag is 1 (see below)
  *
  * Mark bit of the object at word w: bitmap word w >> 6, bit (w >> 1) & 31
- * (objects start at even words, so one bit per two words suffices).
+ * (objects start at even words, so one bit per two words suffices). The
+ * ref-starts bitmap uses the same addressing.
+ *
+ * Reference-object starts: a card scan must visit every reference slot on a
+ * card, and walking the card object by object (from the block-offset table)
+ * visits the objects without slots too, each a dependent load of its header
+ * then of its type (most objects on an lru-cache card: keys and values). In a
+ * region whose ref-starts bits are kept, the scan visits only the objects
+ * whose bits are set, plus the one object reaching in from an earlier card
+ * (the block-offset table). The bits are kept by whoever fills the region:
+ *
+ *   evacuation pauses    an old copy destination is cleared and flagged kept when claimed;
+ *                        every copy with slots sets its bit (evacuation-closure.ts)
+ *   fillers              writing a filler clears the bits it covers (Heap.writeFiller, the
+ *                        concurrent rebuild's scrub)
+ *   any other filling    mutator allocation, full-GC compaction, persistent and humongous
+ *                        regions, recovery: the flag is 0 (Heap.claim, releaseRegion, the
+ *                        compactor) and the card scan walks the region as before
+ *
+ * The verifier checks the bits of every kept region against a walk of it.
  */
 import * as layout from './layout.js';
 import { type ArraySpec, SharedArrays } from './shared-layout.js';
@@ -38,6 +59,7 @@ export const SIDE_METADATA_SPECS: SideMetadataSpec[] = [
   { name: 'prev-bitmap', heapBytesPerElement: 2 * WORD_BYTES, bitsPerElement: 1 },
   { name: 'card-table', heapBytesPerElement: CARD_BYTES, bitsPerElement: 8 },
   { name: 'block-offsets', heapBytesPerElement: CARD_BYTES, bitsPerElement: 32 },
+  { name: 'ref-starts', heapBytesPerElement: 2 * WORD_BYTES, bitsPerElement: 1 },
 ];
 
 export function arraySpecFor(spec: SideMetadataSpec, heapBytes: number): ArraySpec {
@@ -52,6 +74,7 @@ export class SideMetadata {
   readonly prevBitmap: Int32Array;
   readonly cards: Uint8Array;
   readonly blockOffsets: Int32Array;
+  readonly refStarts: Int32Array;
 
   constructor(readonly heapBytes: number, buffer?: SharedArrayBuffer, specs: SideMetadataSpec[] = SIDE_METADATA_SPECS) {
     this.arrays = new SharedArrays(specs.map((s) => arraySpecFor(s, heapBytes)), buffer);
@@ -59,6 +82,7 @@ export class SideMetadata {
     this.prevBitmap = this.arrays.i32('prev-bitmap');
     this.cards = this.arrays.u8('card-table');
     this.blockOffsets = this.arrays.i32('block-offsets');
+    this.refStarts = this.arrays.i32('ref-starts');
   }
 
   get bytes(): number { return this.arrays.buffer.byteLength; }
@@ -86,6 +110,19 @@ export function clearMarks(bitmap: Int32Array, from: number, to: number): void {
   const fullEnd = to & ~63;
   if (w < fullEnd) { bitmap.fill(0, w >> 6, fullEnd >> 6); w = fullEnd; }
   while (w < to) { bitmap[w >> 6] &= ~(1 << ((w >> 1) & 31)); w += 2; }
+}
+
+/** How many bits are set for words [from, to) (both multiples of 64). */
+export function countMarks(bitmap: Int32Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = from >> 6, end = to >> 6; i < end; i++) {
+    let b = bitmap[i];
+    while (b !== 0) {
+      b &= b - 1;
+      n++;
+    }
+  }
+  return n;
 }
 
 /** The first marked object start in [from, to), or -1. */

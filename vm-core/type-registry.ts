@@ -35,6 +35,11 @@ export const MAX_TYPES = 4096;
  * into the slow path, which reports the mistake. No check on the fast path.
  */
 export const NOT_A_STRUCT = 1 << 30;
+/** slotShape of a reference array and of a data array (a struct's is positive: size | refs << 16). */
+export const SLOTS_REF_ARRAY = -1;
+export const SLOTS_NONE_ARRAY = -2;
+/** Structs stay below this many words (and refs), so slotShape packs both into one int32. */
+export const MAX_STRUCT_WORDS = 1 << 15;
 
 export interface StructSpec { name: string; refs: number; data: number; description?: string }
 
@@ -66,6 +71,12 @@ export class TypeRegistry {
    * every other type.
    */
   readonly leafWords: Int32Array;
+  /**
+   * A card scan's view of a type in one word: a struct's size | refs << 16
+   * (positive), SLOTS_REF_ARRAY (-1) for a reference array, SLOTS_NONE_ARRAY
+   * (-2) for a data array.
+   */
+  readonly slotShape: Int32Array;
   private readonly infos: TypeInfo[] = [];
   private readonly byName = new Map<string, number>();
 
@@ -77,12 +88,14 @@ export class TypeRegistry {
       { name: 'sizeWords', kind: 'i32', length: MAX_TYPES },
       { name: 'elementWords', kind: 'i32', length: MAX_TYPES },
       { name: 'leafWords', kind: 'i32', length: MAX_TYPES },
+      { name: 'slotShape', kind: 'i32', length: MAX_TYPES },
     ], buffer);
     this.kind = this.arrays.i32('kind');
     this.refs = this.arrays.i32('refs');
     this.sizeWords = this.arrays.i32('sizeWords');
     this.elementWords = this.arrays.i32('elementWords');
     this.leafWords = this.arrays.i32('leafWords');
+    this.slotShape = this.arrays.i32('slotShape');
     if (!buffer) {
       this.sizeWords.fill(NOT_A_STRUCT);
       this.infos.push({ id: 0, name: '<invalid>', kind: TYPE_DATA_ARRAY, refs: 0, dataWords: 0, elementWords: 0, dataOffset: 0, sizeWords: 0 });
@@ -100,6 +113,7 @@ export class TypeRegistry {
     }
     const dataOffset = alignObjectWords(HEADER_WORDS + refs);
     const sizeWords = alignObjectWords(dataOffset + data);
+    if (sizeWords >= MAX_STRUCT_WORDS) throw new UsageError(`type ${name}: a struct must stay below ${MAX_STRUCT_WORDS} words (${sizeWords})`);
     return this.add({ name, kind: TYPE_STRUCT, refs, dataWords: data, elementWords: 0, dataOffset, sizeWords });
   }
 
@@ -152,6 +166,7 @@ export class TypeRegistry {
     this.sizeWords[id] = t.kind === TYPE_STRUCT ? t.sizeWords : NOT_A_STRUCT;
     this.elementWords[id] = t.elementWords;
     this.leafWords[id] = t.kind === TYPE_STRUCT && t.refs === 0 ? t.sizeWords : 0;
+    this.slotShape[id] = t.kind === TYPE_STRUCT ? t.sizeWords | (t.refs << 16) : t.kind === TYPE_REF_ARRAY ? SLOTS_REF_ARRAY : SLOTS_NONE_ARRAY;
     this.arrays.i32('count')[0] = id + 1;
     return id;
   }

@@ -14,6 +14,8 @@
  *                     evacuation-failed region, or is forwarded
  *   4. accounting     free regions are exactly the free list; used words add up to
  *                     what the collector reports
+ *   6. ref starts     in a region whose ref-starts bits are kept (side-metadata.ts), the
+ *                     bits mark exactly the objects with reference slots
  * At extreme, also:
  *   5. block offsets  every card's block-offset entry names the object covering it
  * and the collector's own checkInvariants runs at every level above off.
@@ -21,6 +23,7 @@
 import { VerificationError } from './errors.js';
 import * as layout from './layout.js';
 import * as regionTable from './region-table.js';
+import { countMarks, isMarked } from './side-metadata.js';
 import * as typeRegistry from './type-registry.js';
 import type { Vm } from './vm.js';
 
@@ -136,6 +139,8 @@ export class Verifier {
       }
       // an ordinary region: walk from its first word (region 0 starts with the reserved filler)
       let obj = r << heap.logRegionWords;
+      const refStartsKept = regions.refStartsKept[r] !== 0;
+      let objectsWithSlots = 0;
       while (obj < top) {
         if ((heap.words[obj] & STATE_MASK) === STATE_FORWARDED) {
           this.add(problems, `region ${r}: object at ${obj} is forwarded (to ${heap.words[obj + 1]}) outside a pause`);
@@ -151,12 +156,25 @@ export class Verifier {
           break;
         }
         this.setStart(obj);
+        if (refStartsKept) {
+          const type = heap.words[obj] >>> TYPE_SHIFT;
+          const hasSlots = heap.types.kind[type] === TYPE_STRUCT ? heap.types.refs[type] !== 0 : heap.types.kind[type] === TYPE_REF_ARRAY;
+          if (hasSlots) objectsWithSlots++;
+          if (isMarked(heap.meta.refStarts, obj) !== hasSlots) {
+            this.add(problems, `region ${r} (${REGION_KIND_NAMES[kind]}, ref starts kept): object at ${obj} (type id ${type}) ${hasSlots ? 'has slots but no ref-starts bit' : 'has no slots but a ref-starts bit'}`);
+            break;
+          }
+        }
         if (checkBlockOffsets && (((obj - 1) ^ (obj + size - 1)) >> LOG_CARD_WORDS) !== 0) {
           for (let c = (obj + CARD_WORDS - 1) >> LOG_CARD_WORDS, last = (obj + size - 1) >> LOG_CARD_WORDS; c <= last; c++) {
             if (bot[c] !== obj) { this.add(problems, `card ${c}: block offset ${bot[c]}, expected ${obj}`); break; }
           }
         }
         obj += size;
+      }
+      if (refStartsKept) {
+        const bits = countMarks(heap.meta.refStarts, r << heap.logRegionWords, regions.end(r));
+        if (bits !== objectsWithSlots) this.add(problems, `region ${r} (${REGION_KIND_NAMES[kind]}, ref starts kept): ${bits} ref-starts bits for ${objectsWithSlots} objects with slots`);
       }
     }
   }

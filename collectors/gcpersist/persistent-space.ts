@@ -112,6 +112,7 @@ export class PersistentSpace {
     this.region = r;
     this.top = top;
     this.end = regions.end(r);
+    regions.refStartsKept[r] = 0; // this pass's copies set no ref-starts bits (side-metadata.ts)
     if (this.freshFrom[r] === NOT_FRESH) {
       this.freshFrom[r] = top;
       this.freshList.push(r);

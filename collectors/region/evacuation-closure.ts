@@ -72,9 +72,11 @@ const { REGION_HUMONGOUS_CONT, REGION_HUMONGOUS_START, REGION_OLD, REGION_SURVIV
 const { CARD_CLEAN, CARD_DIRTY, CARD_YOUNG } = sideMetadata;
 /** CARD_DIRTY's bit in each byte of a word of four card-table bytes (the other values, CLEAN and YOUNG, lack it). */
 const DIRTY_IN_EVERY_BYTE = 0x01010101;
-const { TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
+const { SLOTS_REF_ARRAY, TYPE_REF_ARRAY, TYPE_STRUCT } = typeRegistry;
 
 const SMALL_COPY_WORDS = 16;
+/** Bit 30 of a slot scanChunk found: its card was dirty (refinement's duty: remember slots into tracked regions). Slots stay below 2^30. */
+const FOUND_REFINES = 1 << 30;
 /** Slots queued before their referents are touched together and evacuated. */
 const PENDING_SLOTS = 64;
 /** A thread shares work only when its stack holds more than this many objects. */
@@ -95,6 +97,7 @@ export interface EvacuationHeapViews {
   typeSize: Int32Array;
   elementWords: Int32Array;
   leafWords: Int32Array;
+  slotShape: Int32Array;
   regionKind: Uint8Array;
   regionTop: Int32Array;
   liveWords: Int32Array;
@@ -102,6 +105,9 @@ export interface EvacuationHeapViews {
   humongousStart: Int32Array;
   cards: Uint8Array;
   blockOffsets: Int32Array;
+  /** The ref-starts bitmap and its per-region kept flags (side-metadata.ts). */
+  refStarts: Int32Array;
+  refStartsKept: Uint8Array;
   logRegionWords: number;
 }
 
@@ -113,6 +119,7 @@ export class EvacuationClosure {
   private readonly typeSize: Int32Array;
   private readonly elementWords: Int32Array;
   private readonly leafWords: Int32Array;
+  private readonly slotShape: Int32Array;
   private readonly regionKind: Uint8Array;
   private readonly regionTop: Int32Array;
   private readonly liveWords: Int32Array;
@@ -120,6 +127,8 @@ export class EvacuationClosure {
   private readonly humongousStart: Int32Array;
   private readonly cards: Uint8Array;
   private readonly blockOffsets: Int32Array;
+  private readonly refStarts: Int32Array;
+  private readonly refStartsKept: Uint8Array;
   private readonly logRegionWords: number;
   // shared pause state
   private readonly control: Int32Array;
@@ -130,6 +139,8 @@ export class EvacuationClosure {
   /** The cards found and not yet scanned (at most CARD_CHUNK), and which of them were dirty. */
   private readonly chunkCards = new Int32Array(CARD_CHUNK);
   private readonly chunkDirty = new Uint8Array(CARD_CHUNK);
+  /** What scanChunk's walk found: at most every word of every card of a chunk, a pair each. */
+  private readonly found = new Int32Array(2 * CARD_CHUNK * CARD_WORDS);
   private readonly pool: Int32Array;
   private readonly queue: Int32Array;
   private readonly handoff: Int32Array;
@@ -203,12 +214,15 @@ export class EvacuationClosure {
     this.typeSize = heap.typeSize;
     this.elementWords = heap.elementWords;
     this.leafWords = heap.leafWords;
+    this.slotShape = heap.slotShape;
     this.regionKind = heap.regionKind;
     this.regionTop = heap.regionTop;
     this.liveWords = heap.liveWords;
     this.evacFailed = heap.evacFailed;
     this.cards = heap.cards;
     this.blockOffsets = heap.blockOffsets;
+    this.refStarts = heap.refStarts;
+    this.refStartsKept = heap.refStartsKept;
     this.logRegionWords = heap.logRegionWords;
     this.control = shared.control;
     this.cardVisited = shared.cardVisited;
@@ -384,25 +398,18 @@ export class EvacuationClosure {
   /** Copying done while scanning cards (the chunks' closures and flushes): it counts as copying. */
   private cardScanTrimMs = 0;
 
-  /** Loads the chunk's cards (every line, and their block offsets) together, then scans each; then the copies' closure. */
+  /**
+   * Loads the chunk's cards (every line, and their block offsets) together,
+   * then walks them, then dispatches what the walk found; then the copies'
+   * closure. The walk (walkChunk) makes no call: it gathers the slots that
+   * point into a region that asks for something (slotTarget non-zero) into
+   * `found`, and the dispatch evacuates, hands over or remembers them.
+   */
   private scanChunk(count: number): void {
     const chunk = this.chunkCards;
     const chunkDirty = this.chunkDirty;
     const words = this.words;
-    const log = this.logRegionWords;
-    const kinds = this.regionKind;
-    const tops = this.regionTop;
     const bot = this.blockOffsets;
-    const typeKind = this.typeKind;
-    const typeRefs = this.typeRefs;
-    const typeSize = this.typeSize;
-    const elementWords = this.elementWords;
-    const leafWords = this.leafWords;
-    const slotTarget = this.slotTarget;
-    const pending = this.pending;
-    const pendingObj = this.pendingObj;
-    const me = this.me;
-    const ownerMask = this.ownerMask;
     let t = 0;
     for (let i = 0; i < count; i++) {
       const c = chunk[i];
@@ -410,15 +417,56 @@ export class EvacuationClosure {
       t |= words[w] | words[w + 16] | words[w + 32] | words[w + 48] | words[w + 64] | words[w + 80] | words[w + 96] | words[w + 112] | bot[c];
     }
     this.touched ^= t;
+    const nFound = this.walkChunk(count);
+    const humongousCards = this.humongousCards;
+    this.dispatchFound(nFound);
+    for (let i = 0; i < humongousCards; i++) {
+      const card = chunk[i];
+      const cardStart = card << LOG_CARD_WORDS;
+      this.scanHumongousCard(card, cardStart, cardStart + CARD_WORDS, cardStart >> this.logRegionWords, chunkDirty[i] !== 0);
+    }
+    this.cardsScanned += count;
+    const t1 = performance.now();
+    this.drainLocal();
+    this.cardScanTrimMs += performance.now() - t1;
+  }
+
+  /** Humongous cards scanChunk's walk left for scanHumongousCard (moved to the chunk's front). */
+  private humongousCards = 0;
+
+  /**
+   * scanChunk's walk (see there): returns the ints written to `found`. In a
+   * region whose ref-starts bits are kept, the walk visits the object reaching
+   * in from an earlier card, then the card's objects with slots by their
+   * bits; elsewhere it walks object by object from the block-offset table.
+   */
+  private walkChunk(count: number): number {
+    const chunk = this.chunkCards;
+    const chunkDirty = this.chunkDirty;
+    const words = this.words;
+    const log = this.logRegionWords;
+    const kinds = this.regionKind;
+    const tops = this.regionTop;
+    const bot = this.blockOffsets;
+    const slotShape = this.slotShape;
+    const leafWords = this.leafWords;
+    const slotTarget = this.slotTarget;
+    const refStarts = this.refStarts;
+    const refStartsKept = this.refStartsKept;
+    const found = this.found;
+    // found[2k] = slot (FOUND_REFINES set when its card was dirty), found[2k + 1] = its referent
+    let nFound = 0;
+    let humongousCards = 0;
     for (let i = 0; i < count; i++) {
       const card = chunk[i];
-      const refines = chunkDirty[i] !== 0;
+      const refinesBit = chunkDirty[i] !== 0 ? FOUND_REFINES : 0;
       const cardStart = card << LOG_CARD_WORDS;
       const region = cardStart >> log;
       const kind = kinds[region];
       const cardEnd = cardStart + CARD_WORDS;
       if (kind === REGION_HUMONGOUS_START || kind === REGION_HUMONGOUS_CONT) {
-        this.scanHumongousCard(card, cardStart, cardEnd, region, refines);
+        chunk[humongousCards] = card; // (entries before i are done with)
+        chunkDirty[humongousCards++] = chunkDirty[i];
         continue;
       }
       const top = tops[region];
@@ -426,6 +474,44 @@ export class EvacuationClosure {
       if (cardStart >= limit) continue; // a remembered card past top: stale, from the region's earlier life
       const regionStart = region << log;
       let obj = bot[card];
+      if (refStartsKept[region] !== 0 && obj >= regionStart && obj <= cardStart) {
+        // the object reaching in from an earlier card (its bit is on that card), if it has slots here
+        if (obj < cardStart) {
+          const shape = slotShape[words[obj] >>> TYPE_SHIFT];
+          const n = shape > 0 ? shape >>> 16 : shape === SLOTS_REF_ARRAY ? words[obj + 1] : 0;
+          const end = obj + HEADER_WORDS + n;
+          const last = end < cardEnd ? end : cardEnd;
+          for (let slot = cardStart; slot < last; slot++) {
+            const v = words[slot];
+            // the common case first: a region that asks for nothing (null is region 0: one branch for both, mostly)
+            if (slotTarget[v >> log] === 0 || v === 0) continue;
+            found[nFound] = slot | refinesBit;
+            found[nFound + 1] = v;
+            nFound += 2;
+          }
+        }
+        // the objects with slots that start on the card: its two words of bits
+        for (let at = cardStart >> 6, stop = at + 2; at < stop; at++) {
+          let bits = refStarts[at];
+          while (bits !== 0) {
+            const low = bits & -bits;
+            bits ^= low;
+            obj = (at << 6) + ((31 - Math.clz32(low)) << 1);
+            const shape = slotShape[words[obj] >>> TYPE_SHIFT];
+            const n = shape > 0 ? shape >>> 16 : words[obj + 1];
+            const end = obj + HEADER_WORDS + n;
+            const last = end < cardEnd ? end : cardEnd;
+            for (let slot = obj + HEADER_WORDS; slot < last; slot++) {
+              const v = words[slot];
+              if (slotTarget[v >> log] === 0 || v === 0) continue;
+              found[nFound] = slot | refinesBit;
+              found[nFound + 1] = v;
+              nFound += 2;
+            }
+          }
+        }
+        continue;
+      }
       if (obj < regionStart || obj > cardStart) obj = regionStart;
       while (obj < limit) {
         const header = words[obj];
@@ -435,46 +521,64 @@ export class EvacuationClosure {
           obj += leaf;
           continue;
         }
-        const k = typeKind[type];
+        const shape = slotShape[type];
         let size: number;
         let n = 0;
-        if (k === TYPE_STRUCT) {
-          size = typeSize[type];
-          n = typeRefs[type];
+        if (shape > 0) {
+          size = shape & 0xffff;
+          n = shape >>> 16;
         } else {
-          size = (HEADER_WORDS + words[obj + 1] * elementWords[type] + 1) & ~1;
-          if (k === TYPE_REF_ARRAY) n = words[obj + 1];
+          size = (HEADER_WORDS + words[obj + 1] * this.elementWords[type] + 1) & ~1;
+          if (shape === SLOTS_REF_ARRAY) n = words[obj + 1];
         }
-        if (!(size >= 2)) throw new Error(`card ${card} of region ${region} (kind ${kind}, top ${top}): no object at word ${obj} (header ${header}, walk from ${bot[card]})`);
-        if (n !== 0) {
-          const first = obj + HEADER_WORDS;
-          const last = first + n < cardEnd ? first + n : cardEnd;
-          for (let slot = first > cardStart ? first : cardStart; slot < last; slot++) {
-            const v = words[slot];
-            if (v === 0) continue;
-            const r = v >> log;
-            const f = slotTarget[r];
-            if (f === 0) continue; // the common case: a region that asks for nothing
-            if ((f & TARGET_IN_CSET) !== 0) {
-              if (((f >>> OWNER_SHIFT) & ownerMask) !== me) this.handOff(slot, v);
-              else {
-                pendingObj[this.pendingCount] = v;
-                pending[this.pendingCount++] = slot;
-                if (this.pendingCount === PENDING_SLOTS) this.flushPendingTimed();
-              }
-            } else if (r !== region) {
-              if ((f & TARGET_CANDIDATE) !== 0) this.clearCandidate(r);
-              if (refines && (f & TARGET_TRACKED) !== 0) this.remember(r, card, region);
-            }
-          }
+        if (!(size >= 2)) this.noObject(card, obj);
+        const end = obj + HEADER_WORDS + n;
+        const last = end < cardEnd ? end : cardEnd;
+        for (let slot = obj + HEADER_WORDS > cardStart ? obj + HEADER_WORDS : cardStart; slot < last; slot++) {
+          const v = words[slot];
+          if (slotTarget[v >> log] === 0 || v === 0) continue;
+          found[nFound] = slot | refinesBit;
+          found[nFound + 1] = v;
+          nFound += 2;
         }
         obj += size;
       }
     }
-    this.cardsScanned += count;
-    const t1 = performance.now();
-    this.drainLocal();
-    this.cardScanTrimMs += performance.now() - t1;
+    this.humongousCards = humongousCards;
+    return nFound;
+  }
+
+  private noObject(card: number, obj: number): never {
+    const region = obj >> this.logRegionWords;
+    throw new Error(`card ${card} of region ${region} (kind ${this.regionKind[region]}, top ${this.regionTop[region]}): no object at word ${obj} (header ${this.words[obj]}, walk from ${this.blockOffsets[card]})`);
+  }
+
+  /** The slots scanChunk's walk found (pairs: slot | FOUND_REFINES, referent): each evacuated, handed over or remembered. */
+  private dispatchFound(n: number): void {
+    const found = this.found;
+    const slotTarget = this.slotTarget;
+    const log = this.logRegionWords;
+    const me = this.me;
+    const ownerMask = this.ownerMask;
+    for (let i = 0; i < n; i += 2) {
+      const slot = found[i] & ~FOUND_REFINES;
+      const v = found[i + 1];
+      const r = v >> log;
+      const f = slotTarget[r];
+      if ((f & TARGET_IN_CSET) !== 0) {
+        if (((f >>> OWNER_SHIFT) & ownerMask) !== me) this.handOff(slot, v);
+        else {
+          this.pendingObj[this.pendingCount] = v;
+          this.pending[this.pendingCount++] = slot;
+          if (this.pendingCount === PENDING_SLOTS) this.flushPendingTimed();
+        }
+        continue;
+      }
+      const region = slot >> log;
+      if (r === region) continue;
+      if ((f & TARGET_CANDIDATE) !== 0) this.clearCandidate(r);
+      if ((found[i] & FOUND_REFINES) !== 0 && (f & TARGET_TRACKED) !== 0) this.remember(r, slot >> LOG_CARD_WORDS, region);
+    }
   }
 
   /** Time spent evacuating card-found referents during the current card scan (counts as copying). */
@@ -549,10 +653,9 @@ export class EvacuationClosure {
         const n = kind === TYPE_STRUCT ? typeRefs[type] : kind === TYPE_REF_ARRAY ? words[obj + 1] : 0;
         for (let s = obj + HEADER_WORDS, end = s + n; s < end; s++) {
           const v = words[s];
-          if (v === 0) continue;
           const r = v >> log;
           const f = slotTarget[r];
-          if (f === 0) continue;
+          if (f === 0 || v === 0) continue;
           if ((f & TARGET_IN_CSET) !== 0) {
             if (((f >>> OWNER_SHIFT) & ownerMask) !== me) {
               this.handOff(s, v);
@@ -820,6 +923,7 @@ export class EvacuationClosure {
             if (toSurvivor) this.ageWords[age + 1] += 4;
             else this.wordsPromoted += 4;
             if (typeRefs[type] !== 0) {
+              this.refStarts[to >> 6] |= 1 << ((to >> 1) & 31);
               if (this.top === this.stack.length) this.growStack();
               this.stack[this.top++] = to;
             }
@@ -893,6 +997,7 @@ export class EvacuationClosure {
     if (toSurvivor) this.ageWords[(newHeader & AGE_MASK) >>> AGE_SHIFT] += size;
     else this.wordsPromoted += size;
     if (hasSlots) {
+      this.refStarts[to >> 6] |= 1 << ((to >> 1) & 31);
       if (this.top === this.stack.length) this.growStack();
       this.stack[this.top++] = to;
     }
@@ -935,6 +1040,10 @@ export class EvacuationClosure {
     this.liveWords[r] = 0;
     this.youngSource[r] = survivor ? 1 : 0;
     if (survivor) this.slotTarget[r] |= TARGET_TRACKED | TARGET_NEW_SURVIVOR;
+    // an old destination keeps its ref-starts bits (every copy with slots sets its own, above): the
+    // card scans of later pauses visit only those objects there (side-metadata.ts)
+    this.refStartsKept[r] = survivor ? 0 : 1;
+    if (!survivor) this.refStarts.fill(0, r << (this.logRegionWords - 6), (r + 1) << (this.logRegionWords - 6));
     const cardsLog = this.logRegionWords - LOG_CARD_WORDS;
     this.cards.fill(survivor ? CARD_YOUNG : CARD_CLEAN, r << cardsLog, (r + 1) << cardsLog);
     if (this.claimedCount + 2 > this.claimed.length) this.claimed = grow(this.claimed);

@@ -11,7 +11,8 @@
  *   synthetic heap: 12 regions of 64 KiB, rebuilt every round
  *     region 0     (old)   a mix: 2-ref structs, data-only structs, 8-slot and 24-slot ref
  *                          arrays, float64 arrays; ref slots -> objects in eden (every 16th
- *                          -> the humongous array, a tracked region: refinement's records)
+ *                          -> the humongous array, a tracked region: refinement's records);
+ *                          its ref-starts bits kept in every other pair of rounds
  *     regions 1-4  (eden)  the same mix, ref slots pointing further into eden; the collection set
  *     regions 5-9  (free)  the pool the copies go to (survivors until 2 are used, then old;
  *                          every other pair of rounds tenures everything, as adaptive tenuring does;
@@ -90,10 +91,10 @@ export function warmUpEvacuation(): number {
   const t: WarmTypes = { node, leaf, refs, doubles, sizeOf: (k) => sizes[k] };
   const shared = evacuationViews(newEvacuationBuffers(heapWords >> LOG_CARD_WORDS, REGIONS, WARM_RING_INTS));
   const closure = new EvacuationClosure({
-    words, typeKind: types.kind, typeRefs: types.refs, typeSize: types.sizeWords, elementWords: types.elementWords, leafWords: types.leafWords,
+    words, typeKind: types.kind, typeRefs: types.refs, typeSize: types.sizeWords, elementWords: types.elementWords, leafWords: types.leafWords, slotShape: types.slotShape,
     regionKind: regions.kind, regionTop: regions.top, liveWords: regions.liveWords,
     evacFailed: regions.evacFailed, humongousStart: regions.humongousStart, cards: meta.cards, blockOffsets: meta.blockOffsets,
-    logRegionWords: LOG_REGION_WORDS,
+    refStarts: meta.refStarts, refStartsKept: regions.refStartsKept, logRegionWords: LOG_REGION_WORDS,
   }, shared);
   const edenStart = 1 << LOG_REGION_WORDS;
   const edenEnd = (1 + EDEN_REGIONS) << LOG_REGION_WORDS;
@@ -140,13 +141,17 @@ export function warmUpEvacuation(): number {
       const [first, end] = slotsOf(edenObjects[i], i);
       if (first < end) words[first] = humongous;
     }
-    // old: the mix, every ref slot pointing at the next eden object in turn (every 16th at the humongous array)
+    // old: the mix, every ref slot pointing at the next eden object in turn (every 16th at the humongous array);
+    // every other pair of rounds its ref-starts bits are kept (the card scan's two ways through a card)
     let old = RESERVED_WORDS;
+    const keepRefStarts = (round & 2) !== 0;
+    meta.refStarts.fill(0, 0, 1 << (LOG_REGION_WORDS - 6));
     for (let i = 0; ; i++) {
       const size = t.sizeOf(i % 5);
       if (old + size > 1 << LOG_REGION_WORDS) break;
       writeObject(words, t, old, i);
       const [first, end] = slotsOf(old, i);
+      if (keepRefStarts && first < end) meta.refStarts[old >> 6] |= 1 << ((old >> 1) & 31);
       for (let s = first; s < end; s++) words[s] = (s & 15) === 0 ? humongous : next < edenObjects.length ? edenObjects[next++] : 0;
       for (let c = (old + (1 << LOG_CARD_WORDS) - 1) >> LOG_CARD_WORDS; c <= (old + size - 1) >> LOG_CARD_WORDS; c++) meta.blockOffsets[c] = old;
       old += size;
@@ -156,6 +161,7 @@ export function warmUpEvacuation(): number {
     regions.evacFailed.fill(0);
     regions.kind[0] = REGION_OLD;
     regions.top[0] = old;
+    regions.refStartsKept[0] = keepRefStarts ? 1 : 0;
     regions.kind[HUMONGOUS_REGION] = REGION_HUMONGOUS_START;
     regions.top[HUMONGOUS_REGION] = (HUMONGOUS_REGION + 1) << LOG_REGION_WORDS;
     regions.kind[HUMONGOUS_REGION + 1] = REGION_HUMONGOUS_CONT;

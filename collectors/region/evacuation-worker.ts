@@ -42,6 +42,7 @@ export function heapViewsFromBuffers(b: HeapBuffers): EvacuationHeapViews {
     typeSize: types.sizeWords,
     elementWords: types.elementWords,
     leafWords: types.leafWords,
+    slotShape: types.slotShape,
     regionKind: regions.kind,
     regionTop: regions.top,
     liveWords: regions.liveWords,
@@ -49,6 +50,8 @@ export function heapViewsFromBuffers(b: HeapBuffers): EvacuationHeapViews {
     humongousStart: regions.humongousStart,
     cards: meta.cards,
     blockOffsets: meta.blockOffsets,
+    refStarts: meta.refStarts,
+    refStartsKept: regions.refStartsKept,
     logRegionWords: b.logRegionWords,
   };
 }

@@ -97,6 +97,7 @@ function heapViewsOf(heap: Heap): EvacuationHeapViews {
     typeSize: heap.types.sizeWords,
     elementWords: heap.types.elementWords,
     leafWords: heap.types.leafWords,
+    slotShape: heap.types.slotShape,
     regionKind: heap.regions.kind,
     regionTop: heap.regions.top,
     liveWords: heap.regions.liveWords,
@@ -104,6 +105,8 @@ function heapViewsOf(heap: Heap): EvacuationHeapViews {
     humongousStart: heap.regions.humongousStart,
     cards: heap.meta.cards,
     blockOffsets: heap.meta.blockOffsets,
+    refStarts: heap.meta.refStarts,
+    refStartsKept: heap.regions.refStartsKept,
     logRegionWords: heap.logRegionWords,
   };
 }

@@ -141,6 +141,8 @@ function rebuildViews(heap: Heap): RebuildViews {
     tams: heap.regions.tams,
     kind: heap.regions.kind,
     blockOffsets: heap.meta.blockOffsets,
+    refStarts: heap.meta.refStarts,
+    refStartsKept: heap.regions.refStartsKept,
     typeKind: heap.types.kind,
     typeRefs: heap.types.refs,
     typeSize: heap.types.sizeWords,

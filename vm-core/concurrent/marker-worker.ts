@@ -63,6 +63,8 @@ function heapViews(b: HeapBuffers): { mark: MarkHeapViews; rebuild: RebuildViews
       tams: regions.tams,
       kind: regions.kind,
       blockOffsets: meta.blockOffsets,
+      refStarts: meta.refStarts,
+      refStartsKept: regions.refStartsKept,
       typeKind: types.kind,
       typeRefs: types.refs,
       typeSize: types.sizeWords,

@@ -43,6 +43,7 @@
 import * as layout from '../layout.js';
 import * as regionTable from '../region-table.js';
 import * as typeRegistry from '../type-registry.js';
+import { clearMarks } from '../side-metadata.js';
 import {
   CMD, PAIRS_HEAD, PAIRS_TAIL, REB_INDEX, REB_OBJ, REB_PASS, REB_POS, REB_SLOT, W_PAIRS, W_SCRUBBED,
 } from './shared-work-list.js';
@@ -72,6 +73,9 @@ export interface RebuildViews {
   tams: Int32Array;
   kind: Uint8Array | Int32Array;
   blockOffsets: Int32Array;
+  /** The ref-starts bitmap and the regions whose bits are kept (a filler clears the bits it covers). */
+  refStarts: Int32Array;
+  refStartsKept: Uint8Array;
   typeKind: Int32Array;
   typeRefs: Int32Array;
   typeSize: Int32Array;
@@ -311,6 +315,7 @@ export class RebuildScrub {
     const bot = h.blockOffsets;
     const last = (end - 1) >> LOG_CARD_WORDS;
     for (let c = (start + (1 << LOG_CARD_WORDS) - 1) >> LOG_CARD_WORDS; c <= last; c++) bot[c] = start;
+    if (h.refStartsKept[start >> h.logRegionWords] !== 0) clearMarks(h.refStarts, start, end);
     this.scrubbed += end - start;
   }
 
