@@ -395,7 +395,7 @@ export class EvacuationClosure {
     this.cardScanMs += performance.now() - t0 - trimMs;
   }
 
-  /** Copying done while scanning cards (the chunks' closures and flushes): it counts as copying. */
+  /** Copying done while scanning cards (each chunk's dispatch of the slots it found, its closure, the flushes): it counts as copying. */
   private cardScanTrimMs = 0;
 
   /**
